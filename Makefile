@@ -1,0 +1,51 @@
+# leadflow: `make demo` to try it, `make test` to check it. See README.md.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SRC    := src tests bench migrations
+
+.PHONY: install demo serve test lint format typecheck migrations-check pytest bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "leadflow needs Python 3.11+"'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install leadflow (idempotent)
+
+demo: install  ## migrate the embedded database, load the demo tenants and serve on :8000
+	LEADFLOW_DEFAULT_TENANT=$${LEADFLOW_DEFAULT_TENANT:-demo} $(BIN)/leadflow demo
+
+serve: install
+	$(BIN)/leadflow serve
+
+lint: install  ## ruff (lint + format check) and the import contracts
+	$(BIN)/ruff check $(SRC)
+	$(BIN)/ruff format --check $(SRC)
+	$(BIN)/lint-imports
+
+format: install
+	$(BIN)/ruff check --fix $(SRC)
+	$(BIN)/ruff format $(SRC)
+
+typecheck: install
+	$(BIN)/mypy src
+
+migrations-check: install  ## the migrations build the schema and match the models (alembic check)
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
+	LEADFLOW_DATABASE_URL="sqlite+aiosqlite:///$$tmp/check.db" $(BIN)/alembic upgrade head && \
+	LEADFLOW_DATABASE_URL="sqlite+aiosqlite:///$$tmp/check.db" $(BIN)/alembic check
+
+pytest: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck migrations-check pytest  ## the whole suite, as CI runs it
+
+bench: install  ## performance figures (printed, not asserted)
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache

@@ -1,0 +1,64 @@
+"""create_app(): the ASGI application, wired from one Settings object."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import leadflow.models  # noqa: F401 - registers every table and the audit writer
+from leadflow.audit.endpoints import router as audit_router
+from leadflow.auth.endpoints import router as auth_router
+from leadflow.auth.service import LoginPolicy
+from leadflow.config import Settings, get_settings
+from leadflow.kit.db import Database, create_engine
+from leadflow.kit.logging import configure_logging
+from leadflow.kit.ratelimit import make_counter
+from leadflow.kit.tokens import TokenSigner
+from leadflow.kit.web import BodyLimitMiddleware, RequestContextMiddleware, install_error_handlers
+from leadflow.ops.endpoints import router as ops_router
+from leadflow.tenant.service import TenantDirectory
+from leadflow.user.endpoints import router as user_router
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(fmt=settings.log_format, level=settings.log_level)
+    db = database or Database(create_engine(settings.effective_database_url))
+    owns_db = database is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await app.state.counter.close()
+        if owns_db:
+            await db.dispose()
+
+    app = FastAPI(
+        title="leadflow",
+        version="0.1.0",
+        summary="Capture every lead of a real-estate team with its full context and follow it to the close.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.tenants = TenantDirectory(
+        base_domain=settings.base_domain,
+        default_tenant=settings.default_tenant,
+        ttl_seconds=settings.tenant_cache_seconds,
+    )
+    app.state.signer = TokenSigner(settings.signing_keys(), settings.access_token_ttl_seconds)
+    app.state.counter = make_counter(settings.redis_url)
+    app.state.login_policy = LoginPolicy(
+        failures_per_account=settings.login_failures_per_account,
+        failures_per_ip=settings.login_failures_per_ip,
+        window_seconds=settings.login_throttle_window_seconds,
+        refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+    )
+    install_error_handlers(app)
+    for router in (ops_router, auth_router, user_router, audit_router):
+        app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,181 @@
+"""The leadflow command line: ``leadflow …`` or ``python -m leadflow …``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from leadflow.auth import service as auth
+from leadflow.auth.schemas import ApiKeyCreate
+from leadflow.config import Settings, get_settings
+from leadflow.kit.db import Database, create_engine
+from leadflow.kit.migrate import upgrade
+from leadflow.kit.scope import Scope
+from leadflow.models import ApiKeyKind, Role
+from leadflow.tenant.service import create_tenant, get_tenant_by_slug
+from leadflow.user import service as users
+from leadflow.user.schemas import UserCreate
+
+cli = typer.Typer(
+    help="leadflow: capture every lead with its context and follow it to the close.", no_args_is_help=True
+)
+tenants_cli = typer.Typer(help="Manage tenants.", no_args_is_help=True)
+users_cli = typer.Typer(help="Manage users.", no_args_is_help=True)
+keys_cli = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+cli.add_typer(tenants_cli, name="tenants")
+cli.add_typer(users_cli, name="users")
+cli.add_typer(keys_cli, name="keys")
+
+Port = Annotated[int | None, typer.Option("--port", help="Port to listen on (default LEADFLOW_PORT or 8000).")]
+Host = Annotated[str | None, typer.Option("--host", help="Address to bind (default LEADFLOW_HOST).")]
+
+
+def _database(settings: Settings) -> Database:
+    return Database(create_engine(settings.effective_database_url))
+
+
+def _migrate(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.effective_database_url)
+
+
+def _serve(settings: Settings, host: str | None, port: int | None) -> None:
+    uvicorn.run(
+        "leadflow.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        access_log=False,  # our middleware logs each request, without query strings that may carry tokens
+        proxy_headers=True,
+    )
+
+
+@cli.command()
+def serve(host: Host = None, port: Port = None) -> None:
+    """Serve the API, console and hooks over HTTP."""
+    _serve(get_settings(), host, port)
+
+
+@cli.command()
+def migrate() -> None:
+    """Upgrade the database to the latest schema."""
+    settings = get_settings()
+    _migrate(settings)
+    typer.echo(f"database migrated: {settings.effective_database_url.split('@')[-1]}")
+
+
+@cli.command()
+def demo(host: Host = None, port: Port = None, serve: bool = typer.Option(True, help="Serve after seeding.")) -> None:
+    """Migrate, load the demo tenants and serve (the embedded default, one process)."""
+    os.environ.setdefault("LEADFLOW_DEFAULT_TENANT", "demo")
+    get_settings.cache_clear()
+    settings = get_settings()
+    _migrate(settings)
+    asyncio.run(_seed(settings))
+    port = port or settings.port
+    typer.echo(
+        f"\nleadflow demo ready on http://localhost:{port} (also http://demo.localhost:{port}; "
+        f"other tenant: http://outra.localhost:{port})\n"
+        "  logins (password leadflow-demo): dona@demo.example.com (owner), gestor@demo.example.com (manager),\n"
+        "  ana@, bruno@, carla@demo.example.com (brokers); dona@outra.example.com, gestor@outra.example.com\n"
+    )
+    if serve:
+        _serve(settings, host, port)
+
+
+async def _seed(settings: Settings) -> None:
+    from leadflow.demo.seed import seed_demo  # the demo dataset is only loaded by this command
+
+    db = _database(settings)
+    try:
+        await seed_demo(db)
+    finally:
+        await db.dispose()
+
+
+@tenants_cli.command("create")
+def tenants_create(
+    slug: str,
+    name: str,
+    time_zone: str = "America/Sao_Paulo",
+    locale: str = "pt-BR",
+    host: Annotated[list[str] | None, typer.Option(help="A custom host for this tenant (repeatable).")] = None,
+) -> None:
+    """Create a tenant reachable at <slug>.<base domain> and at its custom hosts."""
+
+    async def run() -> uuid.UUID:
+        db = _database(get_settings())
+        try:
+            async with db.session(Scope.system()) as session:
+                tenant = await create_tenant(
+                    session, slug=slug, name=name, time_zone=time_zone, locale=locale, hosts=host or []
+                )
+                return tenant.id
+        finally:
+            await db.dispose()
+
+    typer.echo(f"tenant {slug} created: {asyncio.run(run())}")
+
+
+@users_cli.command("create")
+def users_create(
+    tenant: Annotated[str, typer.Option(help="Tenant slug.")],
+    email: Annotated[str, typer.Option()],
+    name: Annotated[str, typer.Option()],
+    role: Annotated[Role, typer.Option()] = Role.BROKER,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
+) -> None:
+    """Create a user in a tenant."""
+
+    async def run() -> uuid.UUID:
+        db = _database(get_settings())
+        try:
+            tenant_id = await _tenant_id(db, tenant)
+            scope = Scope(tenant_id=tenant_id, actor_type="system", role=Role.OWNER.value)
+            async with db.session(scope) as session:
+                data = UserCreate(email=email, name=name, role=role, password=password)
+                return (await users.create_user(session, scope, data=data)).id
+        finally:
+            await db.dispose()
+
+    typer.echo(f"user {email} created: {asyncio.run(run())}")
+
+
+@keys_cli.command("create")
+def keys_create(
+    tenant: Annotated[str, typer.Option(help="Tenant slug.")],
+    name: Annotated[str, typer.Option()],
+    kind: Annotated[ApiKeyKind, typer.Option()] = ApiKeyKind.SECRET,
+    scope_names: Annotated[
+        list[str] | None, typer.Option("--scope", help="Scope of a secret key (repeatable).")
+    ] = None,
+    origin: Annotated[list[str] | None, typer.Option(help="Allowed origin of a write key (repeatable).")] = None,
+) -> None:
+    """Create an API key; the key is printed once and cannot be shown again."""
+
+    async def run() -> str:
+        db = _database(get_settings())
+        try:
+            tenant_id = await _tenant_id(db, tenant)
+            scope = Scope(tenant_id=tenant_id, actor_type="system", role=Role.OWNER.value)
+            async with db.session(scope) as session:
+                data = ApiKeyCreate(name=name, kind=kind, scopes=scope_names or [], allowed_origins=origin or [])
+                return (await auth.create_api_key(session, scope, data=data))[1]
+        finally:
+            await db.dispose()
+
+    typer.echo(asyncio.run(run()))
+
+
+async def _tenant_id(db: Database, slug: str) -> uuid.UUID:
+    async with db.session(Scope.system()) as session:
+        return (await get_tenant_by_slug(session, slug)).id
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,1 @@
+"""Mechanisms with no business words. Nothing here imports a feature package."""

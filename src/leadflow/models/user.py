@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leadflow.kit.orm import Base, SoftDeletable, TenantScoped
+
+
+class Role(StrEnum):
+    OWNER = "owner"  # dono(a) da imobiliária: everything
+    MANAGER = "manager"  # gestor(a): their teams, users and settings
+    BROKER = "broker"  # corretor(a): their own leads
+    VIEWER = "viewer"  # read-only everywhere
+
+
+def enum_column(enum: type[StrEnum], name: str) -> Enum:
+    return Enum(enum, name=name, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
+class User(Base, TenantScoped, SoftDeletable):
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("tenant_id", "email"),)
+    __audited__ = True
+    __secret_fields__ = frozenset({"password_hash"})
+    __audit_exclude__ = frozenset({"last_login_at"})
+
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Team(Base, TenantScoped, SoftDeletable):
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    __audited__ = True
+
+    name: Mapped[str] = mapped_column(String(120))
+
+
+class TeamMember(Base, TenantScoped):
+    __tablename__ = "team_members"
+    __table_args__ = (UniqueConstraint("tenant_id", "team_id", "user_id"),)
+    __audited__ = True
+
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

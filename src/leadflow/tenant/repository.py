@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from leadflow.kit.repository import Repository
+from leadflow.models import Tenant, TenantHost
+
+
+class TenantRepository(Repository[Tenant]):
+    model = Tenant
+
+    async def by_slug(self, slug: str) -> Tenant | None:
+        return (await self.session.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one_or_none()
+
+    async def by_custom_host(self, host: str) -> Tenant | None:
+        host_of_tenant = TenantHost.tenant_id == Tenant.id  # noqa: tenant - a join condition, not a filter
+        stmt = select(Tenant).join(TenantHost, host_of_tenant).where(TenantHost.host == host)
+        return (await self.session.execute(stmt)).scalar_one_or_none()

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+
+from leadflow.models import Tenant, User
+from tests import factories
+
+
+class TestLogin:
+    async def test_a_user_logs_in_and_reads_who_they_are(self, app: FastAPI, tenant: Tenant, manager: User) -> None:
+        tokens = await factories.login(app, tenant, manager.email)
+        assert tokens["token_type"] == "bearer"
+        assert tokens["expires_in"] > 0
+        assert tokens["refresh_token"]
+        async with factories.client(app, tenant, token=tokens["access_token"]) as c:
+            me = (await c.get("/v1/me")).json()
+        assert me["user"]["email"] == manager.email
+        assert me["user"]["role"] == "manager"
+        assert me["tenant"]["slug"] == "acme"
+
+    async def test_a_wrong_password_is_refused_as_problem(self, anonymous: httpx.AsyncClient, manager: User) -> None:
+        response = await anonymous.post("/v1/auth/login", json={"email": manager.email, "password": "nope"})
+        assert response.status_code == 401
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["type"].endswith("/invalid-credentials")

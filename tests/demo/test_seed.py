@@ -1,0 +1,53 @@
+"""The demo tenants: the users and logins the README promises, loaded idempotently."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from leadflow.demo.seed import DEMO_PASSWORD, DEMO_WRITE_KEY, seed_demo
+from leadflow.kit.crypto import digest
+from leadflow.kit.db import Database
+from leadflow.kit.scope import Scope
+from leadflow.models import ApiKey, Team, Tenant, User
+
+
+async def _count_users(db: Database, slug: str) -> int:
+    async with db.session(Scope.system()) as session:
+        tenant = (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one()
+    async with db.session(Scope.for_tenant(tenant.id)) as session:
+        return (await session.execute(select(func.count(User.id)))).scalar_one()
+
+
+class TestDemoSeed:
+    async def test_it_loads_both_tenants_once_however_often_it_runs(self, db: Database) -> None:
+        await seed_demo(db)
+        await seed_demo(db)
+        assert await _count_users(db, "demo") == 5
+        assert await _count_users(db, "outra") == 2
+
+    async def test_the_manager_logs_in_on_the_demo_host_and_not_on_the_other(self, db: Database, app: FastAPI) -> None:
+        await seed_demo(db)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://demo.localhost") as demo:
+            login = await demo.post(
+                "/v1/auth/login", json={"email": "gestor@demo.example.com", "password": DEMO_PASSWORD}
+            )
+            token = login.json()["access_token"]
+            me = (await demo.get("/v1/me", headers={"Authorization": f"Bearer {token}"})).json()
+        assert me["tenant"]["name"] == "Imobiliária Demo"
+        assert me["tenant"]["time_zone"] == "America/Sao_Paulo"
+        async with httpx.AsyncClient(transport=transport, base_url="http://outra.localhost") as outra:
+            refused = await outra.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert refused.status_code == 404
+
+    async def test_brokers_share_the_sales_team_and_the_site_has_its_write_key(self, db: Database) -> None:
+        await seed_demo(db)
+        async with db.session(Scope.system()) as session:
+            demo = (await session.execute(select(Tenant).where(Tenant.slug == "demo"))).scalar_one()
+        async with db.session(Scope.for_tenant(demo.id)) as session:
+            team = (await session.execute(select(Team).where(Team.name == "Vendas"))).scalar_one()
+            key = (await session.execute(select(ApiKey).where(ApiKey.key_hash == digest(DEMO_WRITE_KEY)))).scalar_one()
+        assert team is not None
+        assert "http://demo.localhost:8000" in key.allowed_origins
