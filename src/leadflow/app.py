@@ -8,16 +8,21 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import leadflow.models  # noqa: F401 - registers every table and the audit writer
+from leadflow.activity.endpoints import router as activity_router
 from leadflow.audit.endpoints import router as audit_router
 from leadflow.auth.endpoints import router as auth_router
 from leadflow.auth.service import LoginPolicy
 from leadflow.config import Settings, get_settings
+from leadflow.customfield.endpoints import router as customfield_router
 from leadflow.kit.db import Database, create_engine
 from leadflow.kit.logging import configure_logging
 from leadflow.kit.ratelimit import make_counter
 from leadflow.kit.tokens import TokenSigner
 from leadflow.kit.web import BodyLimitMiddleware, RequestContextMiddleware, install_error_handlers
+from leadflow.lead.endpoints import router as lead_router
 from leadflow.ops.endpoints import router as ops_router
+from leadflow.person.endpoints import router as person_router
+from leadflow.property.endpoints import router as property_router
 from leadflow.tenant.service import TenantDirectory
 from leadflow.user.endpoints import router as user_router
 
@@ -57,7 +62,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
     )
     install_error_handlers(app)
-    for router in (ops_router, auth_router, user_router, audit_router):
+    for router in (
+        ops_router,
+        auth_router,
+        user_router,
+        audit_router,
+        customfield_router,
+        person_router,
+        lead_router,
+        property_router,
+        activity_router,
+    ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)

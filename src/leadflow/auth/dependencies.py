@@ -39,9 +39,9 @@ async def authenticate(
     session = request_session(request)
     signer: TokenSigner = request.app.state.signer
     if looks_like_jwt(token):
-        scope = await service.scope_from_access_token(session, tenant.id, token, signer=signer)
+        scope = await service.scope_from_access_token(session, tenant, token, signer=signer)
     else:
-        scope, key = await service.scope_from_api_key(session, tenant.id, token)
+        scope, key = await service.scope_from_api_key(session, tenant, token)
         if key.kind is not ApiKeyKind.SECRET:
             raise Forbidden("a public write key may only post events and forms")
     if scope.role == Role.VIEWER.value and request.method not in SAFE_METHODS:

@@ -19,6 +19,7 @@ from leadflow.kit.scope import Scope
 from leadflow.kit.time import utcnow
 from leadflow.kit.tokens import InvalidToken, TokenSigner
 from leadflow.models import ApiKey, ApiKeyKind, RefreshToken, User
+from leadflow.tenant.service import TenantRef
 
 
 class InvalidCredentials(Unauthenticated):
@@ -144,31 +145,44 @@ async def _acting_user(session: AsyncSession, scope: Scope) -> User:
 
 
 async def scope_from_access_token(
-    session: AsyncSession, tenant_id: uuid.UUID, token: str, *, signer: TokenSigner
+    session: AsyncSession, tenant: TenantRef, token: str, *, signer: TokenSigner
 ) -> Scope:
     try:
         claims = signer.verify(token)
     except InvalidToken as exc:
         raise Unauthenticated("invalid or expired access token") from exc
-    if claims.tenant_id != tenant_id:  # noqa: tenant - a credential of another host is a 404
+    if claims.tenant_id != tenant.id:  # tenant-check: a credential of another host is a 404
         raise WrongTenant("no such resource")
     users = UserCredentials(session)
     user = await users.get(claims.user_id)
     if user is None or not user.is_active:
         raise Unauthenticated("the user of this token is no longer active")
     team_ids = frozenset(await users.team_ids(user.id))
-    return Scope(tenant_id=tenant_id, actor_type="user", actor_id=user.id, role=user.role.value, team_ids=team_ids)
+    return Scope(
+        tenant_id=tenant.id,
+        actor_type="user",
+        actor_id=user.id,
+        role=user.role.value,
+        team_ids=team_ids,
+        tenant_settings=tenant.settings,
+    )
 
 
-async def scope_from_api_key(session: AsyncSession, tenant_id: uuid.UUID, secret: str) -> tuple[Scope, ApiKey]:
+async def scope_from_api_key(session: AsyncSession, tenant: TenantRef, secret: str) -> tuple[Scope, ApiKey]:
     key = await ApiKeyRepository(session).by_hash_any_tenant(digest(secret))
     now = utcnow()
     if key is None or key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
         raise Unauthenticated("invalid or revoked API key")
-    if key.tenant_id != tenant_id:  # noqa: tenant - a credential of another host is a 404
+    if key.tenant_id != tenant.id:  # tenant-check: a credential of another host is a 404
         raise WrongTenant("no such resource")
     key.last_used_at = now
-    scope = Scope(tenant_id=tenant_id, actor_type="api_key", actor_id=key.id, key_scopes=frozenset(key.scopes))
+    scope = Scope(
+        tenant_id=tenant.id,
+        actor_type="api_key",
+        actor_id=key.id,
+        key_scopes=frozenset(key.scopes),
+        tenant_settings=tenant.settings,
+    )
     return scope, key
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, MetaData, TypeDecorator, Uuid
+from sqlalchemy import JSON, DateTime, Enum, ForeignKey, MetaData, TypeDecorator, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
@@ -44,6 +45,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def enum_column(enum: type[StrEnum], name: str) -> Enum:
+    """A StrEnum stored as its value in a VARCHAR (no native enum: adding a value needs no migration dance)."""
+    return Enum(enum, name=name, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {
@@ -51,6 +57,7 @@ class Base(DeclarativeBase):
         datetime: UTCDateTime(),
         dict[str, Any]: JsonType,
         list[str]: JsonType,
+        list[dict[str, Any]]: JsonType,
     }
 
     # Audited models get a row in audit_log for every create, change, delete and restore.

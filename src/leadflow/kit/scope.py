@@ -45,7 +45,8 @@ class Scope:
     role: str | None = None
     key_scopes: frozenset[str] = frozenset()
     team_ids: frozenset[uuid.UUID] = frozenset()
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # The tenant's settings as resolved with its host (e.g. whether brokers see the unassigned pool).
+    tenant_settings: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def is_system(self) -> bool:

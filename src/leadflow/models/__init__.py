@@ -1,21 +1,86 @@
 """Every table, one metadata (``Base.metadata``) for Alembic."""
 
 from leadflow.kit.orm import Base
+from leadflow.models.activity import Attachment, Direction, Interaction, InteractionChannel, Task, Visit, VisitStatus
 from leadflow.models.audit import AuditEntry
 from leadflow.models.auth import ApiKey, ApiKeyKind, RefreshToken
+from leadflow.models.dataimport import ImportedRow, ImportJob, ImportStatus
+from leadflow.models.lead import (
+    CustomFieldDefinition,
+    CustomFieldType,
+    Lead,
+    LeadAssignment,
+    LeadInterest,
+    LeadStageHistory,
+    LeadStatus,
+    LossReason,
+    Pipeline,
+    Purpose,
+    Stage,
+    StageKind,
+    StageTransition,
+    Tag,
+    Temperature,
+)
+from leadflow.models.person import Consent, ConsentStatus, IdentityKind, Person, PersonIdentity, PersonMerge
+from leadflow.models.property import (
+    Development,
+    DevelopmentPhase,
+    ListingPurpose,
+    Property,
+    PropertyStatus,
+    PropertyType,
+)
 from leadflow.models.tenant import Tenant, TenantHost
 from leadflow.models.user import Role, Team, TeamMember, User
 
 __all__ = [
     "ApiKey",
     "ApiKeyKind",
+    "Attachment",
     "AuditEntry",
     "Base",
+    "Consent",
+    "ConsentStatus",
+    "CustomFieldDefinition",
+    "CustomFieldType",
+    "Development",
+    "DevelopmentPhase",
+    "Direction",
+    "IdentityKind",
+    "ImportJob",
+    "ImportStatus",
+    "ImportedRow",
+    "Interaction",
+    "InteractionChannel",
+    "Lead",
+    "LeadAssignment",
+    "LeadInterest",
+    "LeadStageHistory",
+    "LeadStatus",
+    "ListingPurpose",
+    "LossReason",
+    "Person",
+    "PersonIdentity",
+    "PersonMerge",
+    "Pipeline",
+    "Property",
+    "PropertyStatus",
+    "PropertyType",
+    "Purpose",
     "RefreshToken",
     "Role",
+    "Stage",
+    "StageKind",
+    "StageTransition",
+    "Tag",
+    "Task",
     "Team",
     "TeamMember",
+    "Temperature",
     "Tenant",
     "TenantHost",
     "User",
+    "Visit",
+    "VisitStatus",
 ]

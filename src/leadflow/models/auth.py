@@ -7,8 +7,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from leadflow.kit.orm import Base, TenantScoped
-from leadflow.models.user import enum_column
+from leadflow.kit.orm import Base, TenantScoped, enum_column
 
 
 class ApiKeyKind(StrEnum):

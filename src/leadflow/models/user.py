@@ -4,10 +4,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from leadflow.kit.orm import Base, SoftDeletable, TenantScoped
+from leadflow.kit.orm import Base, SoftDeletable, TenantScoped, enum_column
 
 
 class Role(StrEnum):
@@ -15,10 +15,6 @@ class Role(StrEnum):
     MANAGER = "manager"  # gestor(a): their teams, users and settings
     BROKER = "broker"  # corretor(a): their own leads
     VIEWER = "viewer"  # read-only everywhere
-
-
-def enum_column(enum: type[StrEnum], name: str) -> Enum:
-    return Enum(enum, name=name, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
 
 
 class User(Base, TenantScoped, SoftDeletable):

@@ -13,6 +13,6 @@ class TenantRepository(Repository[Tenant]):
         return (await self.session.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one_or_none()
 
     async def by_custom_host(self, host: str) -> Tenant | None:
-        host_of_tenant = TenantHost.tenant_id == Tenant.id  # noqa: tenant - a join condition, not a filter
+        host_of_tenant = TenantHost.tenant_id == Tenant.id  # tenant-check: a join condition, not a filter
         stmt = select(Tenant).join(TenantHost, host_of_tenant).where(TenantHost.host == host)
         return (await self.session.execute(stmt)).scalar_one_or_none()

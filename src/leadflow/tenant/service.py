@@ -6,6 +6,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,10 +30,11 @@ class TenantRef:
     name: str
     time_zone: str
     locale: str
+    settings: dict[str, Any]
 
 
 def _ref(tenant: Tenant) -> TenantRef:
-    return TenantRef(tenant.id, tenant.slug, tenant.name, tenant.time_zone, tenant.locale)
+    return TenantRef(tenant.id, tenant.slug, tenant.name, tenant.time_zone, tenant.locale, dict(tenant.settings))
 
 
 def host_without_port(host: str) -> str:

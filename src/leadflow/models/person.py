@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leadflow.kit.orm import Base, SoftDeletable, TenantScoped, enum_column
+
+
+class IdentityKind(StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"
+    WHATSAPP = "whatsapp"  # wa_id or Meta's business-scoped user id
+    INSTAGRAM = "instagram"  # Instagram-scoped id
+    CPF = "cpf"
+    CNPJ = "cnpj"
+    TRACKING_ID = "tracking_id"  # t.js first-party visitor id
+    EXTERNAL = "external"  # an id in another system (portal, CRM)
+
+
+class Person(Base, TenantScoped, SoftDeletable):
+    """A contact or client (cliente/contato): who a lead is about."""
+
+    __tablename__ = "people"
+    __table_args__ = (
+        Index("ix_people_tenant_name", "tenant_id", "name"),
+        Index("ix_people_tenant_created", "tenant_id", "created_at"),
+    )
+    __audited__ = True
+
+    name: Mapped[str] = mapped_column(String(200))
+    cpf_cnpj: Mapped[str | None] = mapped_column(String(14))  # digits only, check digits validated
+    birth_date: Mapped[date | None]
+    notes: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+
+class PersonIdentity(Base, TenantScoped):
+    """One way to reach or recognise a person: an e-mail, a phone (E.164), a WhatsApp id, a CPF, a visitor id.
+
+    ``match_key`` is what duplicates are found by: for Brazilian mobiles the number without the ninth digit, so
+    +55 11 98765-4321 and +55 11 8765-4321 meet; for everything else the normalised value.
+    """
+
+    __tablename__ = "person_identities"
+    __table_args__ = (
+        Index("ix_person_identities_match", "tenant_id", "kind", "match_key"),
+        Index("ix_person_identities_value", "tenant_id", "value"),
+        Index("ix_person_identities_person", "tenant_id", "person_id"),
+    )
+    __audited__ = True
+
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    kind: Mapped[IdentityKind] = mapped_column(enum_column(IdentityKind, "identity_kind"))
+    value: Mapped[str] = mapped_column(String(320))
+    match_key: Mapped[str] = mapped_column(String(320))
+    label: Mapped[str | None] = mapped_column(String(40))  # "celular", "trabalho", …
+    is_primary: Mapped[bool] = mapped_column(default=False)
+
+
+class ConsentStatus(StrEnum):
+    GIVEN = "given"
+    WITHDRAWN = "withdrawn"
+
+
+class Consent(Base, TenantScoped):
+    """A consent record (LGPD): append a new row to change it; rows are not edited."""
+
+    __tablename__ = "consents"
+    __table_args__ = (Index("ix_consents_person", "tenant_id", "person_id", "channel"),)
+    __audited__ = True
+
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(32))  # email, whatsapp, sms, phone, any
+    purpose: Mapped[str] = mapped_column(String(64), default="marketing")
+    legal_basis: Mapped[str] = mapped_column(String(64))  # consentimento, legítimo interesse, contrato, …
+    source: Mapped[str | None] = mapped_column(String(120))
+    text_version: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[ConsentStatus] = mapped_column(enum_column(ConsentStatus, "consent_status"))
+    given_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]
+    recorded_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class PersonMerge(Base, TenantScoped):
+    """A merge of ``merged_id`` into ``survivor_id``, with what moved, so it can be undone."""
+
+    __tablename__ = "person_merges"
+    __audited__ = True
+
+    survivor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    merged_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    moved: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"leads": [ids], "interactions": [...], ...}
+    survivor_before: Mapped[dict[str, Any]] = mapped_column(default=dict)  # fields the merge filled in
+    merged_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    undone_at: Mapped[datetime | None]
