@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,3 +65,9 @@ def test_creating_a_tenant_twice_fails_clearly(data_dir: Path) -> None:
     runner.invoke(cli, ["tenants", "create", "nova", "Nova"])
     again = runner.invoke(cli, ["tenants", "create", "nova", "Nova"])
     assert again.exit_code != 0
+
+
+def test_python_dash_m_runs_the_same_cli() -> None:
+    result = subprocess.run([sys.executable, "-m", "leadflow", "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    assert "demo" in result.stdout

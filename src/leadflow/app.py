@@ -14,6 +14,7 @@ from leadflow.auth.endpoints import router as auth_router
 from leadflow.auth.service import LoginPolicy
 from leadflow.config import Settings, get_settings
 from leadflow.customfield.endpoints import router as customfield_router
+from leadflow.dataimport.endpoints import router as dataimport_router
 from leadflow.kit.db import Database, create_engine
 from leadflow.kit.logging import configure_logging
 from leadflow.kit.ratelimit import make_counter
@@ -72,8 +73,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         lead_router,
         property_router,
         activity_router,
+        dataimport_router,
     ):
         app.include_router(router)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        overrides={"/v1/attachments": settings.max_upload_bytes},
+    )
     app.add_middleware(RequestContextMiddleware)
     return app

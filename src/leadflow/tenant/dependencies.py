@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import structlog
 from fastapi import Depends, Request
 
 from leadflow.kit.scope import Scope, set_scope
@@ -17,6 +18,7 @@ async def current_tenant(request: Request) -> TenantRef:
     if "scope" not in session.info:
         set_scope(session, Scope(tenant_id=tenant.id, actor_type="anonymous"))
     request.state.tenant = tenant
+    structlog.contextvars.bind_contextvars(tenant=tenant.slug)
     return tenant
 
 
