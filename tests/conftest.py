@@ -16,6 +16,7 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
+from argon2 import PasswordHasher, profiles
 from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
@@ -23,10 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadflow.app import create_app
 from leadflow.config import Settings
+from leadflow.kit.crypto import use_hasher
 from leadflow.kit.db import Database, create_engine
 from leadflow.kit.migrate import upgrade
 from leadflow.models import Role, Tenant, User
 from tests import factories
+
+# Production argon2 parameters cost ~100 ms a hash; thousands of logins in the suite use the cheapest profile.
+use_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 POSTGRES_URL = os.environ.get("LEADFLOW_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("LEADFLOW_TEST_REDIS_URL")

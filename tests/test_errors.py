@@ -83,3 +83,14 @@ class TestProblems:
     async def test_every_answer_carries_a_request_id(self, as_manager: httpx.AsyncClient, manager: User) -> None:
         response = await as_manager.get("/v1/me", headers={"x-request-id": "req-123"})
         assert response.headers["x-request-id"] == "req-123"
+
+
+class TestNulCharacters:
+    async def test_nul_in_a_query_string_is_a_400(self, as_manager: httpx.AsyncClient) -> None:
+        response = await as_manager.get("/v1/people", params={"q": "a\x00b"})
+        assert response.status_code == 400
+
+    async def test_nul_in_a_body_field_is_a_422_naming_it(self, as_manager: httpx.AsyncClient) -> None:
+        response = await as_manager.post("/v1/teams", json={"name": "Ven\x00das"})
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "name"

@@ -89,6 +89,7 @@ def upgrade() -> None:
         sa.Column(
             "features", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False
         ),
+        sa.Column("city_key", sa.String(length=120), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("created_at", leadflow.kit.orm.UTCDateTime(timezone=True), nullable=False),
@@ -98,9 +99,11 @@ def upgrade() -> None:
             ["tenant_id"], ["tenants.id"], name=op.f("fk_developments_tenant_id_tenants"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_developments")),
+        sa.UniqueConstraint("tenant_id", "slug", name=op.f("uq_developments_tenant_id_slug")),
     )
     with op.batch_alter_table("developments", schema=None) as batch_op:
-        batch_op.create_index("ix_developments_city", ["tenant_id", "city"], unique=False)
+        batch_op.create_index("ix_developments_city", ["tenant_id", "city_key"], unique=False)
+        batch_op.create_index("ix_developments_created", ["tenant_id", "created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_developments_tenant_id"), ["tenant_id"], unique=False)
 
     op.create_table(
@@ -123,6 +126,7 @@ def upgrade() -> None:
     op.create_table(
         "people",
         sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("name_key", sa.String(length=200), nullable=False),
         sa.Column("cpf_cnpj", sa.String(length=14), nullable=True),
         sa.Column("birth_date", sa.Date(), nullable=True),
         sa.Column("notes", sa.Text(), nullable=True),
@@ -221,8 +225,21 @@ def upgrade() -> None:
 
     op.create_table(
         "import_jobs",
-        sa.Column("entity", sa.String(length=32), nullable=False),
+        sa.Column(
+            "entity",
+            sa.Enum("people", "leads", "properties", name="import_entity", native_enum=False, length=32),
+            nullable=False,
+        ),
         sa.Column("dry_run", sa.Boolean(), nullable=False),
+        sa.Column(
+            "mode", sa.Enum("create", "upsert", name="import_mode", native_enum=False, length=32), nullable=False
+        ),
+        sa.Column("source_job_id", sa.Uuid(), nullable=True),
+        sa.Column("encoding", sa.String(length=32), nullable=False),
+        sa.Column("delimiter", sa.String(length=4), nullable=False),
+        sa.Column(
+            "warnings", sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"), nullable=False
+        ),
         sa.Column(
             "status",
             sa.Enum(
@@ -253,11 +270,19 @@ def upgrade() -> None:
             ["created_by_id"], ["users.id"], name=op.f("fk_import_jobs_created_by_id_users"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
+            ["source_job_id"],
+            ["import_jobs.id"],
+            name=op.f("fk_import_jobs_source_job_id_import_jobs"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"], name=op.f("fk_import_jobs_tenant_id_tenants"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_import_jobs")),
+        sa.UniqueConstraint("tenant_id", "source_job_id", name=op.f("uq_import_jobs_tenant_id_source_job_id")),
     )
     with op.batch_alter_table("import_jobs", schema=None) as batch_op:
+        batch_op.create_index("ix_import_jobs_tenant_created", ["tenant_id", "created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_import_jobs_tenant_id"), ["tenant_id"], unique=False)
 
     op.create_table(
@@ -409,6 +434,8 @@ def upgrade() -> None:
         sa.Column("tower", sa.String(length=60), nullable=True),
         sa.Column("unit_number", sa.String(length=20), nullable=True),
         sa.Column("floor", sa.Integer(), nullable=True),
+        sa.Column("city_key", sa.String(length=120), nullable=True),
+        sa.Column("neighbourhood_key", sa.String(length=120), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("created_at", leadflow.kit.orm.UTCDateTime(timezone=True), nullable=False),
@@ -433,8 +460,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("tenant_id", "reference", name=op.f("uq_properties_tenant_id_reference")),
     )
     with op.batch_alter_table("properties", schema=None) as batch_op:
+        batch_op.create_index("ix_properties_created", ["tenant_id", "created_at"], unique=False)
         batch_op.create_index("ix_properties_development", ["tenant_id", "development_id"], unique=False)
-        batch_op.create_index("ix_properties_place", ["tenant_id", "city", "neighbourhood"], unique=False)
+        batch_op.create_index("ix_properties_place", ["tenant_id", "city_key", "neighbourhood_key"], unique=False)
         batch_op.create_index(
             "ix_properties_search", ["tenant_id", "status", "purpose", "type", "price_cents"], unique=False
         )
@@ -578,12 +606,14 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_leads_first_response", ["tenant_id", "first_responded_at", "first_response_due_at"], unique=False
         )
+        batch_op.create_index("ix_leads_follow_up", ["tenant_id", "next_follow_up_at"], unique=False)
         batch_op.create_index("ix_leads_owner_status", ["tenant_id", "owner_id", "status", "created_at"], unique=False)
         batch_op.create_index("ix_leads_person", ["tenant_id", "person_id"], unique=False)
         batch_op.create_index(
             "ix_leads_pipeline_status", ["tenant_id", "pipeline_id", "status", "created_at"], unique=False
         )
         batch_op.create_index("ix_leads_stage_owner", ["tenant_id", "stage_id", "owner_id", "created_at"], unique=False)
+        batch_op.create_index("ix_leads_team", ["tenant_id", "team_id", "created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_leads_tenant_id"), ["tenant_id"], unique=False)
         batch_op.create_index("ix_leads_updated", ["tenant_id", "updated_at"], unique=False)
 
@@ -680,6 +710,7 @@ def upgrade() -> None:
     with op.batch_alter_table("interactions", schema=None) as batch_op:
         batch_op.create_index("ix_interactions_external", ["tenant_id", "channel", "external_id"], unique=False)
         batch_op.create_index("ix_interactions_lead", ["tenant_id", "lead_id", "occurred_at"], unique=False)
+        batch_op.create_index("ix_interactions_occurred", ["tenant_id", "occurred_at"], unique=False)
         batch_op.create_index("ix_interactions_person", ["tenant_id", "person_id", "occurred_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_interactions_tenant_id"), ["tenant_id"], unique=False)
 
@@ -827,7 +858,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.create_index("ix_tasks_assignee_due", ["tenant_id", "assignee_id", "done_at", "due_at"], unique=False)
+        batch_op.create_index("ix_tasks_due", ["tenant_id", "due_at"], unique=False)
         batch_op.create_index("ix_tasks_lead", ["tenant_id", "lead_id"], unique=False)
+        batch_op.create_index("ix_tasks_person", ["tenant_id", "person_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_tasks_tenant_id"), ["tenant_id"], unique=False)
 
     op.create_table(
@@ -875,6 +908,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_visits_lead", ["tenant_id", "lead_id"], unique=False)
         batch_op.create_index("ix_visits_property", ["tenant_id", "property_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_visits_tenant_id"), ["tenant_id"], unique=False)
+        batch_op.create_index("ix_visits_when", ["tenant_id", "scheduled_at"], unique=False)
 
     op.create_table(
         "attachments",
@@ -919,6 +953,8 @@ def upgrade() -> None:
     with op.batch_alter_table("attachments", schema=None) as batch_op:
         batch_op.create_index("ix_attachments_interaction", ["tenant_id", "interaction_id"], unique=False)
         batch_op.create_index("ix_attachments_lead", ["tenant_id", "lead_id"], unique=False)
+        batch_op.create_index("ix_attachments_person", ["tenant_id", "person_id"], unique=False)
+        batch_op.create_index("ix_attachments_property", ["tenant_id", "property_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_attachments_tenant_id"), ["tenant_id"], unique=False)
 
     # ### end Alembic commands ###
@@ -928,11 +964,14 @@ def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table("attachments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_attachments_tenant_id"))
+        batch_op.drop_index("ix_attachments_property")
+        batch_op.drop_index("ix_attachments_person")
         batch_op.drop_index("ix_attachments_lead")
         batch_op.drop_index("ix_attachments_interaction")
 
     op.drop_table("attachments")
     with op.batch_alter_table("visits", schema=None) as batch_op:
+        batch_op.drop_index("ix_visits_when")
         batch_op.drop_index(batch_op.f("ix_visits_tenant_id"))
         batch_op.drop_index("ix_visits_property")
         batch_op.drop_index("ix_visits_lead")
@@ -941,7 +980,9 @@ def downgrade() -> None:
     op.drop_table("visits")
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tasks_tenant_id"))
+        batch_op.drop_index("ix_tasks_person")
         batch_op.drop_index("ix_tasks_lead")
+        batch_op.drop_index("ix_tasks_due")
         batch_op.drop_index("ix_tasks_assignee_due")
 
     op.drop_table("tasks")
@@ -962,6 +1003,7 @@ def downgrade() -> None:
     with op.batch_alter_table("interactions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_interactions_tenant_id"))
         batch_op.drop_index("ix_interactions_person")
+        batch_op.drop_index("ix_interactions_occurred")
         batch_op.drop_index("ix_interactions_lead")
         batch_op.drop_index("ix_interactions_external")
 
@@ -974,10 +1016,12 @@ def downgrade() -> None:
     with op.batch_alter_table("leads", schema=None) as batch_op:
         batch_op.drop_index("ix_leads_updated")
         batch_op.drop_index(batch_op.f("ix_leads_tenant_id"))
+        batch_op.drop_index("ix_leads_team")
         batch_op.drop_index("ix_leads_stage_owner")
         batch_op.drop_index("ix_leads_pipeline_status")
         batch_op.drop_index("ix_leads_person")
         batch_op.drop_index("ix_leads_owner_status")
+        batch_op.drop_index("ix_leads_follow_up")
         batch_op.drop_index("ix_leads_first_response")
         batch_op.drop_index("ix_leads_created")
         batch_op.drop_index("ix_leads_campaign")
@@ -998,6 +1042,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_properties_search")
         batch_op.drop_index("ix_properties_place")
         batch_op.drop_index("ix_properties_development")
+        batch_op.drop_index("ix_properties_created")
 
     op.drop_table("properties")
     with op.batch_alter_table("person_merges", schema=None) as batch_op:
@@ -1015,6 +1060,7 @@ def downgrade() -> None:
     op.drop_table("person_identities")
     with op.batch_alter_table("import_jobs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_import_jobs_tenant_id"))
+        batch_op.drop_index("ix_import_jobs_tenant_created")
 
     op.drop_table("import_jobs")
     with op.batch_alter_table("consents", schema=None) as batch_op:
@@ -1042,6 +1088,7 @@ def downgrade() -> None:
     op.drop_table("loss_reasons")
     with op.batch_alter_table("developments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_developments_tenant_id"))
+        batch_op.drop_index("ix_developments_created")
         batch_op.drop_index("ix_developments_city")
 
     op.drop_table("developments")

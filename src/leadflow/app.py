@@ -15,6 +15,7 @@ from leadflow.auth.service import LoginPolicy
 from leadflow.config import Settings, get_settings
 from leadflow.customfield.endpoints import router as customfield_router
 from leadflow.dataimport.endpoints import router as dataimport_router
+from leadflow.dataimport.service import UPLOAD_LIMIT_BYTES as IMPORT_UPLOAD_LIMIT
 from leadflow.kit.db import Database, create_engine
 from leadflow.kit.logging import configure_logging
 from leadflow.kit.ratelimit import make_counter
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
-        overrides={"/v1/attachments": settings.max_upload_bytes},
+        overrides={"/v1/attachments": settings.max_upload_bytes, "/v1/imports": IMPORT_UPLOAD_LIMIT},
     )
     app.add_middleware(RequestContextMiddleware)
     return app

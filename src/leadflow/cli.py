@@ -16,6 +16,7 @@ from leadflow.config import Settings, get_settings
 from leadflow.kit.db import Database, create_engine
 from leadflow.kit.migrate import upgrade
 from leadflow.kit.scope import Scope
+from leadflow.lead.funnel import ensure_default_pipelines
 from leadflow.models import ApiKeyKind, Role
 from leadflow.tenant.service import create_tenant, get_tenant_by_slug
 from leadflow.user import service as users
@@ -115,7 +116,10 @@ def tenants_create(
                 tenant = await create_tenant(
                     session, slug=slug, name=name, time_zone=time_zone, locale=locale, hosts=host or []
                 )
-                return tenant.id
+            owner = Scope(tenant_id=tenant.id, actor_type="system", role=Role.OWNER.value)
+            async with db.session(owner) as session:
+                await ensure_default_pipelines(session, owner)  # a new tenant can take leads at once
+            return tenant.id
         finally:
             await db.dispose()
 

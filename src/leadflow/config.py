@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     login_throttle_window_seconds: int = 15 * 60
 
     max_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 20 * 1024 * 1024
     tenant_cache_seconds: float = 30.0
 
     log_format: Literal["auto", "json", "console"] = "auto"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
+from leadflow.kit.crypto import hash_password, verify_password
 from leadflow.models import Tenant, User
 from tests import factories
 
@@ -24,3 +25,12 @@ class TestLogin:
         assert response.status_code == 401
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["type"].endswith("/invalid-credentials")
+
+
+class TestPasswordHashing:
+    def test_passwords_are_stored_as_argon2id_and_verify(self) -> None:
+        stored = hash_password("senha-secreta-123")
+        assert stored.startswith("$argon2id$")
+        assert "senha-secreta-123" not in stored
+        assert verify_password(stored, "senha-secreta-123")
+        assert not verify_password(stored, "senha-errada")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from leadflow.demo.crm import SMALL
 from leadflow.demo.seed import DEMO_PASSWORD, DEMO_WRITE_KEY, seed_demo
 from leadflow.kit.crypto import digest
 from leadflow.kit.db import Database
 from leadflow.kit.scope import Scope
-from leadflow.models import ApiKey, Team, Tenant, User
+from leadflow.kit.time import utcnow
+from leadflow.models import ApiKey, Interaction, Lead, LeadStageHistory, Pipeline, Property, Team, Tenant, User
 
 
 async def _count_users(db: Database, slug: str) -> int:
@@ -22,13 +26,13 @@ async def _count_users(db: Database, slug: str) -> int:
 
 class TestDemoSeed:
     async def test_it_loads_both_tenants_once_however_often_it_runs(self, db: Database) -> None:
-        await seed_demo(db)
-        await seed_demo(db)
+        await seed_demo(db, size=SMALL)
+        await seed_demo(db, size=SMALL)
         assert await _count_users(db, "demo") == 5
         assert await _count_users(db, "outra") == 2
 
     async def test_the_manager_logs_in_on_the_demo_host_and_not_on_the_other(self, db: Database, app: FastAPI) -> None:
-        await seed_demo(db)
+        await seed_demo(db, size=SMALL)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://demo.localhost") as demo:
             login = await demo.post(
@@ -43,7 +47,7 @@ class TestDemoSeed:
         assert refused.status_code == 404
 
     async def test_brokers_share_the_sales_team_and_the_site_has_its_write_key(self, db: Database) -> None:
-        await seed_demo(db)
+        await seed_demo(db, size=SMALL)
         async with db.session(Scope.system()) as session:
             demo = (await session.execute(select(Tenant).where(Tenant.slug == "demo"))).scalar_one()
         async with db.session(Scope.for_tenant(demo.id)) as session:
@@ -51,3 +55,33 @@ class TestDemoSeed:
             key = (await session.execute(select(ApiKey).where(ApiKey.key_hash == digest(DEMO_WRITE_KEY)))).scalar_one()
         assert team is not None
         assert "http://demo.localhost:8000" in key.allowed_origins
+
+
+class TestDemoCrmData:
+    async def test_the_demo_tenant_gets_funnels_leads_in_every_status_and_activity(self, db: Database) -> None:
+        await seed_demo(db, size=SMALL)
+        async with db.session(Scope.system()) as session:
+            demo = (await session.execute(select(Tenant).where(Tenant.slug == "demo"))).scalar_one()
+        async with db.session(Scope.for_tenant(demo.id)) as session:
+            pipelines = set((await session.execute(select(Pipeline.name))).scalars())
+            statuses = set((await session.execute(select(Lead.status))).scalars())
+            leads = (await session.execute(select(func.count(Lead.id)))).scalar_one()
+            history = (await session.execute(select(func.count(LeadStageHistory.id)))).scalar_one()
+            interactions = (await session.execute(select(func.count(Interaction.id)))).scalar_one()
+            oldest = (await session.execute(select(func.min(Lead.created_at)))).scalar_one()
+            reference = (await session.execute(select(Property.id).where(Property.reference == "AP-0001"))).first()
+        assert pipelines == {"Venda", "Locação"}
+        assert {s.value for s in statuses} >= {"open", "lost"}
+        assert leads == SMALL.leads
+        assert history >= leads
+        assert interactions > 0
+        assert oldest < utcnow() - timedelta(days=10)
+        assert reference is not None
+
+    async def test_loading_twice_adds_nothing(self, db: Database) -> None:
+        await seed_demo(db, size=SMALL)
+        await seed_demo(db, size=SMALL)
+        async with db.session(Scope.system()) as session:
+            demo = (await session.execute(select(Tenant).where(Tenant.slug == "demo"))).scalar_one()
+        async with db.session(Scope.for_tenant(demo.id)) as session:
+            assert (await session.execute(select(func.count(Lead.id)))).scalar_one() == SMALL.leads

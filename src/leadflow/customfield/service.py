@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable
 from datetime import date
@@ -24,14 +25,14 @@ class CustomFieldNotFound(NotFound):
 
 
 def _text(value: Any, _: CustomFieldDefinition) -> Any:
-    if not isinstance(value, str) or len(value) > MAX_TEXT:
-        raise ValueError(f"must be text of at most {MAX_TEXT} characters")
+    if not isinstance(value, str) or len(value) > MAX_TEXT or "\x00" in value:
+        raise ValueError(f"must be text of at most {MAX_TEXT} characters, without NUL")
     return value
 
 
 def _number(value: Any, _: CustomFieldDefinition) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("must be a number")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError("must be a finite number")
     return value
 
 

@@ -5,6 +5,7 @@ Idempotent: running it twice leaves the same data. Later issues add their own de
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflow.auth import service as auth
 from leadflow.auth.repository import ApiKeyRepository
 from leadflow.auth.schemas import ApiKeyCreate
+from leadflow.demo.crm import FULL, SMALL, DemoSize, seed_demo_crm
 from leadflow.kit.crypto import digest
 from leadflow.kit.db import Database
 from leadflow.kit.scope import Scope
@@ -46,14 +48,16 @@ OTHER_USERS = [
 ]
 
 
-async def seed_demo(db: Database) -> None:
-    await _seed_tenant(db, "demo", "Imobiliária Demo", DEMO_USERS, team="Vendas", write_key=DEMO_WRITE_KEY)
-    await _seed_tenant(db, "outra", "Outra Imobiliária", OTHER_USERS, team="Vendas", write_key=None)
+async def seed_demo(db: Database, *, size: DemoSize = FULL) -> None:
+    demo = await _seed_tenant(db, "demo", "Imobiliária Demo", DEMO_USERS, team="Vendas", write_key=DEMO_WRITE_KEY)
+    outra = await _seed_tenant(db, "outra", "Outra Imobiliária", OTHER_USERS, team="Vendas", write_key=None)
+    await seed_demo_crm(db, demo, size)
+    await seed_demo_crm(db, outra, SMALL)  # a little data of its own, so isolation can be seen
 
 
 async def _seed_tenant(
     db: Database, slug: str, name: str, people: list[DemoUser], *, team: str, write_key: str | None
-) -> None:
+) -> uuid.UUID:
     async with db.session(Scope.system()) as session:
         tenant = await TenantRepository(session).by_slug(slug)
         if tenant is None:
@@ -65,6 +69,7 @@ async def _seed_tenant(
         await _seed_users(session, scope, people, team)
         if write_key is not None:
             await _seed_write_key(session, scope, write_key)
+    return tenant_id
 
 
 async def _seed_users(session: AsyncSession, scope: Scope, people: list[DemoUser], team_name: str) -> None:

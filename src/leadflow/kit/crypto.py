@@ -14,6 +14,13 @@ _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) 
 _DUMMY_HASH = _hasher.hash("leadflow-dummy-password")
 
 
+def use_hasher(hasher: PasswordHasher) -> None:
+    """Swap the argon2 parameters (the test suite uses the cheapest profile; the algorithm stays argon2id)."""
+    global _hasher, _DUMMY_HASH
+    _hasher = hasher
+    _DUMMY_HASH = hasher.hash("leadflow-dummy-password")
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

@@ -20,6 +20,7 @@ from leadflow.kit import metrics
 from leadflow.kit.db import Database
 from leadflow.kit.errors import (
     PROBLEM_MEDIA_TYPE,
+    BadRequest,
     HttpError,
     InternalError,
     LeadflowError,
@@ -88,19 +89,30 @@ class RequestContextMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over the limit with 413 without reading them whole."""
+    """Refuses bodies over the limit with 413 without reading them whole.
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    ``overrides`` maps a path prefix to its own limit (uploads take more than JSON bodies).
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, overrides: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.overrides = overrides or {}
+
+    def _limit_for(self, path: str) -> int:
+        for prefix, limit in self.overrides.items():
+            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self._limit_for(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await problem_response(self._too_large())(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+            await problem_response(self._too_large(max_bytes))(scope, receive, send)
             return
         received = 0
         started = False
@@ -110,8 +122,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if received > max_bytes:
+                    raise BodyTooLarge(max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -123,10 +135,11 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await problem_response(self._too_large())(scope, receive, send)
+                await problem_response(self._too_large(max_bytes))(scope, receive, send)
 
-    def _too_large(self) -> PayloadTooLarge:
-        return PayloadTooLarge(f"the request body exceeds {self.max_bytes} bytes")
+    @staticmethod
+    def _too_large(max_bytes: int) -> PayloadTooLarge:
+        return PayloadTooLarge(f"the request body exceeds {max_bytes} bytes")
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -154,6 +167,8 @@ class UnitOfWorkRoute(APIRoute):
         )
 
         async def unit_of_work(request: Request) -> Response:
+            if b"%00" in request.scope.get("query_string", b""):
+                raise BadRequest("query parameters must not contain NUL characters")
             if wants_json and request.method not in SAFE_METHODS:
                 _require_json(request)
             db: Database = request.app.state.db

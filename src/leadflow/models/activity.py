@@ -44,6 +44,7 @@ class Interaction(Base, TenantScoped, SoftDeletable):
         Index("ix_interactions_lead", "tenant_id", "lead_id", "occurred_at"),
         Index("ix_interactions_person", "tenant_id", "person_id", "occurred_at"),
         Index("ix_interactions_external", "tenant_id", "channel", "external_id"),
+        Index("ix_interactions_occurred", "tenant_id", "occurred_at"),
     )
     __audited__ = True
 
@@ -69,6 +70,8 @@ class Task(Base, TenantScoped, SoftDeletable):
     __table_args__ = (
         Index("ix_tasks_assignee_due", "tenant_id", "assignee_id", "done_at", "due_at"),
         Index("ix_tasks_lead", "tenant_id", "lead_id"),
+        Index("ix_tasks_person", "tenant_id", "person_id"),
+        Index("ix_tasks_due", "tenant_id", "due_at"),
     )
     __audited__ = True
 
@@ -90,6 +93,7 @@ class Visit(Base, TenantScoped, SoftDeletable):
         Index("ix_visits_broker_when", "tenant_id", "broker_id", "scheduled_at"),
         Index("ix_visits_lead", "tenant_id", "lead_id"),
         Index("ix_visits_property", "tenant_id", "property_id"),
+        Index("ix_visits_when", "tenant_id", "scheduled_at"),
     )
     __audited__ = True
 
@@ -110,6 +114,8 @@ class Attachment(Base, TenantScoped, SoftDeletable):
     __table_args__ = (
         Index("ix_attachments_interaction", "tenant_id", "interaction_id"),
         Index("ix_attachments_lead", "tenant_id", "lead_id"),
+        Index("ix_attachments_person", "tenant_id", "person_id"),
+        Index("ix_attachments_property", "tenant_id", "property_id"),
     )
     __audited__ = True
 

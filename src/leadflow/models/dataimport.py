@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadflow.kit.orm import Base, TenantScoped, enum_column
@@ -19,14 +19,38 @@ class ImportStatus(StrEnum):
     REVERTED = "reverted"
 
 
+class ImportEntity(StrEnum):
+    PEOPLE = "people"
+    LEADS = "leads"
+    PROPERTIES = "properties"
+
+
+class ImportMode(StrEnum):
+    CREATE = "create"  # a line matching an existing record is reported as a duplicate and skipped
+    UPSERT = "upsert"  # a line matching an existing record updates it
+
+
 class ImportJob(Base, TenantScoped):
     """A CSV import of people, leads or properties: a dry run reports per line, the real run can be reverted."""
 
     __tablename__ = "import_jobs"
+    # One real run per dry run (NULLs are distinct: uploads that were never dry runs do not collide).
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "source_job_id"),
+        Index("ix_import_jobs_tenant_created", "tenant_id", "created_at"),
+    )
     __audited__ = True
+    # The report, the progress counter and the running counts change on every chunk: bookkeeping, not decisions.
+    __audit_exclude__ = frozenset({"report", "processed_rows", "summary"})
 
-    entity: Mapped[str] = mapped_column(String(32))  # people, leads, properties
+    entity: Mapped[ImportEntity] = mapped_column(enum_column(ImportEntity, "import_entity"))
     dry_run: Mapped[bool] = mapped_column(default=True)
+    mode: Mapped[ImportMode] = mapped_column(enum_column(ImportMode, "import_mode"), default=ImportMode.CREATE)
+    # A real run started from a dry run names it; the file and mapping are the dry run's.
+    source_job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("import_jobs.id", ondelete="SET NULL"))
+    encoding: Mapped[str] = mapped_column(String(32), default="utf-8")
+    delimiter: Mapped[str] = mapped_column(String(4), default=",")
+    warnings: Mapped[list[str]] = mapped_column(default=list)
     status: Mapped[ImportStatus] = mapped_column(enum_column(ImportStatus, "import_status"))
     filename: Mapped[str] = mapped_column(String(255))
     storage_key: Mapped[str] = mapped_column(String(300))

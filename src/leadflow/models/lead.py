@@ -51,6 +51,8 @@ class Pipeline(Base, TenantScoped, SoftDeletable):
 
 
 class Stage(Base, TenantScoped):
+    """A step of a pipeline. Deleting one archives it (``is_active`` false): the history that names it stays."""
+
     __tablename__ = "stages"
     __table_args__ = (Index("ix_stages_pipeline", "tenant_id", "pipeline_id", "position"),)
     __audited__ = True
@@ -128,6 +130,8 @@ class Lead(Base, TenantScoped, SoftDeletable):
         Index("ix_leads_updated", "tenant_id", "updated_at"),
         Index("ix_leads_person", "tenant_id", "person_id"),
         Index("ix_leads_first_response", "tenant_id", "first_responded_at", "first_response_due_at"),
+        Index("ix_leads_team", "tenant_id", "team_id", "created_at"),
+        Index("ix_leads_follow_up", "tenant_id", "next_follow_up_at"),
     )
     __audited__ = True
 
@@ -157,6 +161,28 @@ class Lead(Base, TenantScoped, SoftDeletable):
     first_responded_at: Mapped[datetime | None]
     next_follow_up_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+
+    def enter(
+        self, stage: Stage, *, at: datetime, loss_reason_id: uuid.UUID | None = None, loss_note: str | None = None
+    ) -> int | None:
+        """Put the lead in ``stage`` (the move was checked before) and settle its status from the stage's kind:
+        a won stage wins it, a lost stage loses it for ``loss_reason_id``, an open stage reopens it.
+
+        Returns the whole seconds the lead spent in the stage it leaves (None when it had not entered one).
+        """
+        spent = max(0, int((at - self.stage_entered_at).total_seconds())) if self.stage_entered_at else None
+        self.pipeline_id, self.stage_id, self.stage_entered_at = stage.pipeline_id, stage.id, at
+        if stage.kind is StageKind.OPEN:
+            self.reopen()
+        else:
+            self.status = LeadStatus.WON if stage.kind is StageKind.WON else LeadStatus.LOST
+            self.closed_at = at
+            lost = stage.kind is StageKind.LOST
+            self.loss_reason_id, self.loss_note = (loss_reason_id, loss_note) if lost else (None, None)
+        return spent
+
+    def reopen(self) -> None:
+        self.status, self.closed_at, self.loss_reason_id, self.loss_note = LeadStatus.OPEN, None, None, None
 
 
 class LeadInterest(Base, TenantScoped):

@@ -1,14 +1,25 @@
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from leadflow.kit.orm import Base, SoftDeletable, TenantScoped, enum_column
+
+
+def name_search_key(text: str) -> str:
+    """The form names are searched in: case- and accent-free ("João" and "joao" meet).
+
+    Stored beside ``name`` because SQLite's lower() ignores non-ASCII letters and neither database strips accents
+    portably.
+    """
+    decomposed = unicodedata.normalize("NFKD", " ".join(text.split()).casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 class IdentityKind(StrEnum):
@@ -31,14 +42,21 @@ class Person(Base, TenantScoped, SoftDeletable):
         Index("ix_people_tenant_created", "tenant_id", "created_at"),
     )
     __audited__ = True
+    __audit_exclude__ = frozenset({"name_key"})
 
     name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), default="")  # name_search_key(name), kept by _keep_name_key
     cpf_cnpj: Mapped[str | None] = mapped_column(String(14))  # digits only, check digits validated
     birth_date: Mapped[date | None]
     notes: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(default=list)
     custom_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+    @validates("name")
+    def _keep_name_key(self, _: str, value: str) -> str:
+        self.name_key = name_search_key(value)[:200]
+        return value
 
 
 class PersonIdentity(Base, TenantScoped):

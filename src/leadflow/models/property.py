@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -7,9 +8,21 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from leadflow.kit.orm import Base, SoftDeletable, TenantScoped, enum_column
+
+
+def place_key(name: str | None) -> str | None:
+    """The form place names are compared in: case- and accent-free ("São Paulo" and "sao paulo" meet).
+
+    Stored beside ``city``/``neighbourhood`` because SQLite's lower() ignores non-ASCII letters and neither database
+    strips accents portably; the key columns are what filters and matching compare, through an index.
+    """
+    if name is None:
+        return None
+    decomposed = unicodedata.normalize("NFKD", " ".join(name.split()).casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)) or None
 
 
 class PropertyType(StrEnum):
@@ -48,8 +61,13 @@ class Development(Base, TenantScoped, SoftDeletable):
     """An empreendimento: a building or condominium with towers and units."""
 
     __tablename__ = "developments"
-    __table_args__ = (Index("ix_developments_city", "tenant_id", "city"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "slug"),
+        Index("ix_developments_city", "tenant_id", "city_key"),
+        Index("ix_developments_created", "tenant_id", "created_at"),
+    )
     __audited__ = True
+    __audit_exclude__ = frozenset({"city_key"})
 
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(120))
@@ -68,6 +86,12 @@ class Development(Base, TenantScoped, SoftDeletable):
     longitude: Mapped[float | None] = mapped_column(Float)
     photos: Mapped[list[str]] = mapped_column(default=list)
     features: Mapped[list[str]] = mapped_column(default=list)
+    city_key: Mapped[str | None] = mapped_column(String(120))  # place_key(city), kept by the validator below
+
+    @validates("city")
+    def _keep_city_key(self, _: str, value: str | None) -> str | None:
+        self.city_key = place_key(value)
+        return value
 
 
 class Property(Base, TenantScoped, SoftDeletable):
@@ -77,10 +101,12 @@ class Property(Base, TenantScoped, SoftDeletable):
     __table_args__ = (
         UniqueConstraint("tenant_id", "reference"),
         Index("ix_properties_search", "tenant_id", "status", "purpose", "type", "price_cents"),
-        Index("ix_properties_place", "tenant_id", "city", "neighbourhood"),
+        Index("ix_properties_place", "tenant_id", "city_key", "neighbourhood_key"),
         Index("ix_properties_development", "tenant_id", "development_id"),
+        Index("ix_properties_created", "tenant_id", "created_at"),
     )
     __audited__ = True
+    __audit_exclude__ = frozenset({"city_key", "neighbourhood_key"})
 
     reference: Mapped[str] = mapped_column(String(40))  # código de referência, e.g. AP-0001
     title: Mapped[str | None] = mapped_column(String(200))
@@ -117,3 +143,15 @@ class Property(Base, TenantScoped, SoftDeletable):
     tower: Mapped[str | None] = mapped_column(String(60))
     unit_number: Mapped[str | None] = mapped_column(String(20))
     floor: Mapped[int | None]
+    city_key: Mapped[str | None] = mapped_column(String(120))  # place_key(city), kept by the validators below
+    neighbourhood_key: Mapped[str | None] = mapped_column(String(120))
+
+    @validates("city")
+    def _keep_city_key(self, _: str, value: str | None) -> str | None:
+        self.city_key = place_key(value)
+        return value
+
+    @validates("neighbourhood")
+    def _keep_neighbourhood_key(self, _: str, value: str | None) -> str | None:
+        self.neighbourhood_key = place_key(value)
+        return value

@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadflow.kit.repository import Repository
+from leadflow.models import (
+    Attachment,
+    Consent,
+    IdentityKind,
+    Interaction,
+    Lead,
+    Person,
+    PersonIdentity,
+    PersonMerge,
+    Task,
+)
+from leadflow.models.person import name_search_key
+from leadflow.person.identities import DOCUMENT_KINDS, PHONE_KINDS, MatchKeys, phone_query
+from leadflow.person.schemas import PersonFilters
+
+# Rows that belong to a person through their ``person_id`` and follow them in a merge, by the name the merge
+# record keeps them under.
+LINKED_ROWS: dict[str, type[Lead | Interaction | Task | Attachment | Consent]] = {
+    "leads": Lead,
+    "interactions": Interaction,
+    "tasks": Task,
+    "attachments": Attachment,
+    "consents": Consent,
+}
+MAX_MATCHED_IDENTITIES = 500
+
+
+def identities_matching(keys: MatchKeys) -> ColumnElement[bool]:
+    """Identities that share a phone (by match key), an e-mail or a CPF/CNPJ with ``keys``."""
+    clauses = [
+        and_(PersonIdentity.kind.in_(kinds), PersonIdentity.match_key.in_(sorted(values)))
+        for kinds, values in (
+            (PHONE_KINDS, keys.phones),
+            ((IdentityKind.EMAIL,), keys.emails),
+            (DOCUMENT_KINDS, keys.documents),
+        )
+        if values
+    ]
+    return or_(*clauses) if clauses else false()
+
+
+def people_matching_text(q: str) -> ColumnElement[bool]:
+    """People whose name contains ``q`` (any case, accents optional), or an e-mail containing it, or a phone or
+    WhatsApp number containing its digits or equal to it with or without the ninth digit.
+
+    Other features' repositories may use it (e.g. the lead list's ``q``) as ``Lead.person_id.in_(select(Person.id)
+    .where(people_matching_text(q)))``.
+    """
+    text = q.strip()
+    identity = [
+        and_(PersonIdentity.kind == IdentityKind.EMAIL, PersonIdentity.value.contains(text.lower(), autoescape=True))
+    ]
+    phone = phone_query(text)
+    if phone is not None:
+        identity.append(and_(PersonIdentity.kind.in_(PHONE_KINDS), PersonIdentity.value.contains(phone.digits)))
+        if phone.match_key:
+            identity.append(and_(PersonIdentity.kind.in_(PHONE_KINDS), PersonIdentity.match_key == phone.match_key))
+    by_identity = select(PersonIdentity.person_id).where(or_(*identity))
+    return or_(Person.name_key.contains(name_search_key(text), autoescape=True), Person.id.in_(by_identity))
+
+
+class PersonRepository(Repository[Person]):
+    model = Person
+
+    def filtered(self, filters: PersonFilters) -> Select[Any]:
+        stmt = self.select()
+        if filters.q and filters.q.strip():
+            stmt = stmt.where(people_matching_text(filters.q))
+        if filters.tag:
+            stmt = stmt.where(self._has_tag(filters.tag))
+        if filters.created_from:
+            stmt = stmt.where(Person.created_at >= filters.created_from)
+        if filters.created_to:
+            stmt = stmt.where(Person.created_at < filters.created_to)
+        return stmt
+
+    def _has_tag(self, tag: str) -> ColumnElement[bool]:
+        # JSON containment has no portable spelling: JSONB's @> on PostgreSQL, json_each on SQLite.
+        if self.session.get_bind().dialect.name == "postgresql":
+            return type_coerce(Person.tags, JSONB).contains([tag])
+        each = func.json_each(Person.tags).table_valued("value")
+        return exists(select(1).select_from(each).where(each.c.value == tag))
+
+    async def by_ids(self, ids: Sequence[uuid.UUID]) -> list[Person]:
+        if not ids:
+            return []
+        return list(await self.all(self.select().where(Person.id.in_(ids)).order_by(Person.created_at)))
+
+    async def matching(self, keys: MatchKeys) -> list[Person]:
+        if not keys:
+            return []
+        by_identity = select(PersonIdentity.person_id).where(identities_matching(keys))
+        return list(await self.all(self.select().where(Person.id.in_(by_identity)).order_by(Person.created_at)))
+
+
+class IdentityRepository(Repository[PersonIdentity]):
+    model = PersonIdentity
+
+    async def of_people(self, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[PersonIdentity]]:
+        """The identities of several people in one query (no N+1 on lists), primary first, then as added."""
+        found: dict[uuid.UUID, list[PersonIdentity]] = defaultdict(list)
+        if not person_ids:
+            return found
+        stmt = (
+            select(PersonIdentity)
+            .where(PersonIdentity.person_id.in_(person_ids))
+            .order_by(PersonIdentity.is_primary.desc(), PersonIdentity.created_at, PersonIdentity.id)
+        )
+        for identity in await self.all(stmt):
+            found[identity.person_id].append(identity)
+        return found
+
+    async def of_person(self, person_id: uuid.UUID) -> list[PersonIdentity]:
+        return (await self.of_people([person_id])).get(person_id, [])
+
+    async def shared_with_others(self, person_id: uuid.UUID, keys: MatchKeys) -> list[PersonIdentity]:
+        """Other living people's identities that match ``keys`` (the join hides deleted and merged people)."""
+        if not keys:
+            return []
+        stmt = (
+            select(PersonIdentity)
+            .join(Person, Person.id == PersonIdentity.person_id)
+            .where(identities_matching(keys), PersonIdentity.person_id != person_id)
+            .order_by(Person.created_at, PersonIdentity.id)
+            .limit(MAX_MATCHED_IDENTITIES)
+        )
+        return list(await self.all(stmt))
+
+    async def by_ids_of_person(self, ids: Sequence[uuid.UUID], person_id: uuid.UUID) -> list[PersonIdentity]:
+        if not ids:
+            return []
+        stmt = select(PersonIdentity).where(PersonIdentity.id.in_(ids), PersonIdentity.person_id == person_id)
+        return list(await self.all(stmt))
+
+
+class ConsentRepository(Repository[Consent]):
+    model = Consent
+
+    def of_person(self, person_id: uuid.UUID) -> Select[Any]:
+        return self.select().where(Consent.person_id == person_id)
+
+
+class MergeRepository(Repository[PersonMerge]):
+    model = PersonMerge
+
+
+class LinkedRowRepository:
+    """Leads, interactions, tasks, attachments and consents of a person, for moving them in a merge.
+
+    A merge moves every row of the person: deleted ones too, and leads the acting manager may not see (their
+    visibility rule narrows what a user browses, not what belongs to the person). The tenant wall still applies.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def of_person(self, kind: str, person_id: uuid.UUID) -> list[Any]:
+        model = LINKED_ROWS[kind]
+        return await self._rows(select(model).where(model.person_id == person_id).order_by(model.id))
+
+    async def by_ids_of_person(self, kind: str, ids: Sequence[uuid.UUID], person_id: uuid.UUID) -> list[Any]:
+        if not ids:
+            return []
+        model = LINKED_ROWS[kind]
+        return await self._rows(select(model).where(model.id.in_(ids), model.person_id == person_id))
+
+    async def _rows(self, stmt: Select[Any]) -> list[Any]:
+        stmt = stmt.execution_options(include_deleted=True, skip_visibility=True)
+        return list((await self.session.execute(stmt)).scalars().all())
