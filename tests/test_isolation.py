@@ -20,7 +20,25 @@ from leadflow.app import create_app
 from leadflow.config import Settings
 from leadflow.kit.db import Database, create_engine
 from leadflow.kit.scope import Scope
-from leadflow.models import ApiKeyKind, AuditEntry, Role, Tenant, User
+from leadflow.kit.time import utcnow
+from leadflow.models import (
+    ApiKeyKind,
+    Attachment,
+    AuditEntry,
+    CustomFieldDefinition,
+    CustomFieldType,
+    Development,
+    DevelopmentPhase,
+    Direction,
+    Interaction,
+    InteractionChannel,
+    LossReason,
+    Role,
+    Task,
+    Tenant,
+    User,
+    Visit,
+)
 from tests import factories
 
 # Routes that take no credential: they act on the host's tenant with what the body proves.
@@ -56,9 +74,48 @@ async def _populate(db: Database, tenant: Tenant) -> TenantA:
     broker = await factories.make_user(db, tenant, role=Role.BROKER, email="corretor@acme.example.com")
     await factories.make_team(db, tenant, "Equipe Acme", [broker])
     await factories.make_key(db, tenant, scopes=["admin", "read"])
+    await _populate_crm(db, tenant, broker)
     async with db.session(Scope.for_tenant(tenant.id)) as session:
         ids = (await session.execute(select(AuditEntry.entity_id).distinct())).scalars().all()
-    return TenantA(tenant, [i for i in ids if i is not None], [owner.email, broker.email, "Dona Acme", "Equipe Acme"])
+    secrets = [owner.email, broker.email, "Dona Acme", "Equipe Acme", "Cliente Acme", "ACME-1", "Acme Towers"]
+    return TenantA(tenant, [i for i in ids if i is not None], secrets)
+
+
+async def _populate_crm(db: Database, tenant: Tenant, broker: User) -> None:
+    """One row of every CRM kind, so every route with an id is tried with an id of that kind."""
+    person = await factories.make_person(db, tenant, name="Cliente Acme", phone="(11) 98888-1111")
+    _, stages = await factories.make_pipeline(db, tenant)
+    prop = await factories.make_property(db, tenant, reference="ACME-1")
+    lead = await factories.make_lead(db, tenant, person=person, stage=stages[0], owner=broker, property_id=prop.id)
+    scope = factories.owner_scope(tenant)
+    async with db.session(scope) as session:
+        development = Development(name="Acme Towers", slug="acme-towers", phase=DevelopmentPhase.READY)
+        session.add(development)
+        session.add(LossReason(name="Preço"))
+        session.add(CustomFieldDefinition(entity="lead", key="acme", label="Acme", type=CustomFieldType.TEXT))
+        now = utcnow()
+        interaction = Interaction(
+            lead_id=lead.id,
+            person_id=person.id,
+            channel=InteractionChannel.CALL,
+            direction=Direction.OUTBOUND,
+            occurred_at=now,
+        )
+        session.add(interaction)
+        session.add(Task(lead_id=lead.id, title="Ligar", due_at=now, assignee_id=broker.id))
+        session.add(Visit(lead_id=lead.id, property_id=prop.id, broker_id=broker.id, scheduled_at=now))
+        await session.flush()
+        session.add(
+            Attachment(
+                interaction_id=interaction.id,
+                lead_id=lead.id,
+                filename="a.pdf",
+                content_type="application/pdf",
+                size_bytes=1,
+                sha256="0" * 64,
+                storage_key=f"{tenant.id}/a",
+            )
+        )
 
 
 async def _footprint(db: Database, tenant: Tenant) -> int:

@@ -6,6 +6,7 @@ in time: a lead created "40 days ago" has its creation, stage moves and interact
 
 from __future__ import annotations
 
+import itertools
 import random
 import unicodedata
 import uuid
@@ -22,8 +23,8 @@ from leadflow.kit.db import Database
 from leadflow.kit.scope import Scope
 from leadflow.kit.time import utcnow
 from leadflow.lead import service as leads
-from leadflow.lead.funnel import ensure_default_pipelines
-from leadflow.lead.schemas import InterestIn, LeadCreate, LeadMove, Touch
+from leadflow.lead.funnel import ensure_default_pipelines, replace_transitions
+from leadflow.lead.schemas import InterestIn, LeadCreate, LeadMove, Touch, Transition, TransitionsPut
 from leadflow.models import (
     Direction,
     InteractionChannel,
@@ -176,6 +177,7 @@ class DemoCrm:
             if (await session.execute(select(Property.id).limit(1))).first() is not None:
                 return  # already loaded
             await ensure_default_pipelines(session, self.scope)
+            await self._restrict_sales_funnel(session)
             self.brokers = list((await session.execute(select(User).where(User.role == Role.BROKER))).scalars())
             self.listings = await self._properties(session)
             await self._developments(session)
@@ -183,6 +185,20 @@ class DemoCrm:
         for start in range(0, self.size.leads, 50):
             async with self.db.session(self.scope) as session:
                 await self._leads(session, people, range(start, min(start + 50, self.size.leads)))
+
+    async def _restrict_sales_funnel(self, session: AsyncSession) -> None:
+        """The sales funnel moves one step at a time (or back one), may be lost anywhere and won from Proposta."""
+        stages = (await self._funnels(session))["Venda"]
+        pipeline_id = stages[0].pipeline_id
+        open_stages = [s for s in stages if s.kind is StageKind.OPEN]
+        won = next(s for s in stages if s.kind is StageKind.WON)
+        lost = next(s for s in stages if s.kind is StageKind.LOST)
+        allowed = list(itertools.pairwise(open_stages))
+        allowed += [(b, a) for a, b in allowed] + [(s, lost) for s in open_stages] + [(open_stages[-1], won)]
+        allowed += [(lost, open_stages[0]), (won, open_stages[-1])]  # reopening
+        moves = [Transition(from_stage_id=a.id, to_stage_id=b.id) for a, b in allowed]
+        data = TransitionsPut(transitions=moves, restrict_transitions=True)
+        await replace_transitions(session, self.scope, pipeline_id=pipeline_id, data=data)
 
     # Properties and developments
 
