@@ -12,6 +12,7 @@ from leadflow.activity.endpoints import router as activity_router
 from leadflow.audit.endpoints import router as audit_router
 from leadflow.auth.endpoints import router as auth_router
 from leadflow.auth.service import LoginPolicy
+from leadflow.capture.endpoints import router as capture_router
 from leadflow.config import Settings, get_settings
 from leadflow.customfield.endpoints import router as customfield_router
 from leadflow.dataimport.endpoints import router as dataimport_router
@@ -23,6 +24,7 @@ from leadflow.kit.tokens import TokenSigner
 from leadflow.kit.web import BodyLimitMiddleware, RequestContextMiddleware, install_error_handlers
 from leadflow.lead.endpoints import router as lead_router
 from leadflow.ops.endpoints import router as ops_router
+from leadflow.ops.endpoints import tenant_ops as ops_tenant_router
 from leadflow.person.endpoints import router as person_router
 from leadflow.property.endpoints import router as property_router
 from leadflow.tenant.service import TenantDirectory
@@ -75,6 +77,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         property_router,
         activity_router,
         dataimport_router,
+        capture_router,
+        ops_tenant_router,
     ):
         app.include_router(router)
     app.add_middleware(

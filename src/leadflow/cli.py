@@ -183,3 +183,29 @@ async def _tenant_id(db: Database, slug: str) -> uuid.UUID:
 
 def main() -> None:
     cli()
+
+
+@cli.command()
+def worker(
+    poll_interval: Annotated[float, typer.Option(help="Seconds between polls when no publish wakes the worker.")] = 1.0,
+    batch_size: Annotated[int, typer.Option(help="Messages claimed per round.")] = 50,
+) -> None:
+    """Deliver the outbox to its handlers until stopped (SIGINT/SIGTERM finish the current batch)."""
+    import signal
+
+    from leadflow.bus.dispatcher import Dispatcher
+    from leadflow.bus.registry import discover_handlers
+    from leadflow.bus.worker import Worker
+
+    async def run() -> None:
+        db = _database(get_settings())
+        loop = Worker(Dispatcher(db, batch_size=batch_size), poll_interval=poll_interval)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, loop.stop)
+        try:
+            await loop.run()
+        finally:
+            await db.dispose()
+
+    typer.echo(f"worker started, handlers from: {', '.join(discover_handlers()) or 'none'}")
+    asyncio.run(run())

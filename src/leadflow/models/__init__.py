@@ -4,6 +4,8 @@ from leadflow.kit.orm import Base
 from leadflow.models.activity import Attachment, Direction, Interaction, InteractionChannel, Task, Visit, VisitStatus
 from leadflow.models.audit import AuditEntry
 from leadflow.models.auth import ApiKey, ApiKeyKind, RefreshToken
+from leadflow.models.bus import HandlerRun, OutboxMessage, OutboxStatus
+from leadflow.models.capture import Event, EventType, FailureType, RejectedEvent
 from leadflow.models.dataimport import ImportedRow, ImportJob, ImportStatus
 from leadflow.models.lead import (
     CustomFieldDefinition,
@@ -47,6 +49,10 @@ __all__ = [
     "Development",
     "DevelopmentPhase",
     "Direction",
+    "Event",
+    "EventType",
+    "FailureType",
+    "HandlerRun",
     "IdentityKind",
     "ImportJob",
     "ImportStatus",
@@ -60,6 +66,8 @@ __all__ = [
     "LeadStatus",
     "ListingPurpose",
     "LossReason",
+    "OutboxMessage",
+    "OutboxStatus",
     "Person",
     "PersonIdentity",
     "PersonMerge",
@@ -69,6 +77,7 @@ __all__ = [
     "PropertyType",
     "Purpose",
     "RefreshToken",
+    "RejectedEvent",
     "Role",
     "Stage",
     "StageKind",

@@ -1,0 +1,183 @@
+"""The `db` transport: the outbox is the queue. Claim due messages, run their handlers, retry or dead-letter.
+
+Claiming is the only cross-tenant step (a system scope). Each handler then runs in its own session scoped to the
+message's tenant, in one transaction with its ``handler_runs`` row: a crash before the commit re-runs it, a crash
+after never re-applies it. A claim is a lease (``claimed_until``): a dead worker's claim expires and another
+worker takes the message over.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import Select, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadflow.bus.events import DomainEvent, event_from_stored
+from leadflow.bus.registry import Handler, Registry, registry
+from leadflow.kit.db import Database
+from leadflow.kit.scope import Scope
+from leadflow.kit.time import utcnow
+from leadflow.models.bus import HandlerRun, OutboxMessage, OutboxStatus
+
+log = structlog.get_logger("leadflow.bus")
+
+ERROR_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential back-off with "equal jitter": the n-th delay lies in [d/2, d] with d = base * 2**(n-1)."""
+
+    max_attempts: int = 8
+    base: timedelta = timedelta(seconds=2)
+    cap: timedelta = timedelta(hours=1)
+
+    def delay(self, attempts: int, rng: random.Random) -> timedelta:
+        ceiling = min(self.base * 2 ** (attempts - 1), self.cap)
+        return ceiling / 2 + ceiling / 2 * rng.random()
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    """What a worker holds while its lease lasts."""
+
+    event: DomainEvent
+    attempts: int
+    claimed_until: datetime
+
+
+@dataclass(frozen=True)
+class Failure:
+    handler: str
+    error: str
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        handlers: Registry = registry,
+        *,
+        batch_size: int = 50,
+        lease: timedelta = timedelta(seconds=60),
+        retry: RetryPolicy = RetryPolicy(),
+        clock: Callable[[], datetime] = utcnow,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.db = db
+        self.handlers = handlers
+        self.batch_size = batch_size
+        self.lease = lease
+        self.retry = retry
+        self.clock = clock
+        self.rng = rng or random.Random()
+
+    async def dispatch_once(self) -> int:
+        """Claim one batch of due messages and deliver each; returns how many were claimed."""
+        claimed = await self.claim()
+        for message in claimed:
+            await self.deliver(message)
+        return len(claimed)
+
+    async def claim(self) -> list[ClaimedMessage]:
+        """Lease a batch of due pending messages of every tenant (skipping rows another worker has locked)."""
+        now = self.clock()
+        until = now + self.lease
+        async with self.db.session(Scope.system()) as session:
+            rows = (await session.scalars(_due_messages(now, self.batch_size))).all()
+            for row in rows:
+                row.claimed_until = until
+            return [ClaimedMessage(_event_of(row), row.attempts, until) for row in rows]
+
+    async def deliver(self, message: ClaimedMessage) -> None:
+        """Run every handler that has not yet run this message, then settle the message."""
+        pending = await self._pending_handlers(message.event)
+        failures = [
+            failure for name, handler in pending.items() if (failure := await self._run(name, handler, message))
+        ]
+        await self._settle(message, failures)
+
+    async def _pending_handlers(self, event: DomainEvent) -> dict[str, Handler]:
+        handlers = self.handlers.handlers_for(event.event_name)
+        if not handlers:
+            return {}
+        async with self.db.session(Scope.for_tenant(event.tenant_id)) as session:
+            done = set((await session.scalars(select(HandlerRun.handler).filter_by(message_id=event.id))).all())
+        return {name: handler for name, handler in handlers.items() if name not in done}
+
+    async def _run(self, name: str, handler: Handler, message: ClaimedMessage) -> Failure | None:
+        scope = Scope.for_tenant(message.event.tenant_id)
+        try:
+            async with self.db.session(scope) as session:
+                run = await _take_run(session, message.event.id, name)
+                await handler(session, scope, message.event)
+                run.finished_at = self.clock()
+        except _AlreadyRan:
+            log.info("bus.handler_already_ran", handler=name, message_id=str(message.event.id))
+            return None
+        except Exception as exc:
+            log.warning("bus.handler_failed", handler=name, message_id=str(message.event.id), error=repr(exc))
+            return Failure(name, repr(exc))
+        return None
+
+    async def _settle(self, message: ClaimedMessage, failures: list[Failure]) -> None:
+        async with self.db.session(Scope.for_tenant(message.event.tenant_id)) as session:
+            statement = (
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message.event.id, OutboxMessage.claimed_until == message.claimed_until)
+                .values(claimed_until=None, **self._outcome(message, failures))
+                .execution_options(synchronize_session=False)
+            )
+            await session.execute(statement)
+
+    def _outcome(self, message: ClaimedMessage, failures: list[Failure]) -> dict[str, object]:
+        if not failures:
+            return {"status": OutboxStatus.DONE}
+        attempts = message.attempts + 1
+        error = "; ".join(f"{failure.handler}: {failure.error}" for failure in failures)[:ERROR_LIMIT]
+        now = self.clock()
+        if attempts >= self.retry.max_attempts:
+            return {"attempts": attempts, "last_error": error, "status": OutboxStatus.DEAD, "dead_at": now}
+        return {"attempts": attempts, "last_error": error, "available_at": now + self.retry.delay(attempts, self.rng)}
+
+
+class _AlreadyRan(Exception):
+    """Another worker recorded this (message, handler) first: ours rolls back, theirs stands."""
+
+
+async def _take_run(session: AsyncSession, message_id: uuid.UUID, handler: str) -> HandlerRun:
+    """Insert the run record before the handler runs: a concurrent twin waits on the key, then one of them fails."""
+    run = HandlerRun(message_id=message_id, handler=handler)
+    session.add(run)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise _AlreadyRan(handler) from exc
+    return run
+
+
+def _due_messages(now: datetime, limit: int) -> Select[OutboxMessage]:
+    return (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.available_at <= now,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        .order_by(OutboxMessage.available_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer (BEGIN IMMEDIATE) and ignores it
+    )
+
+
+def _event_of(row: OutboxMessage) -> DomainEvent:
+    return event_from_stored(
+        row.event_name, id=row.id, tenant_id=row.tenant_id, payload=row.payload, occurred_at=row.occurred_at
+    )

@@ -1,0 +1,43 @@
+"""On PostgreSQL, two workers claiming at once never wait on or share a row (``FOR UPDATE SKIP LOCKED``)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from leadflow.bus.dispatcher import Dispatcher
+from leadflow.bus.registry import Registry
+from leadflow.kit.db import Database
+from leadflow.kit.scope import Scope
+from leadflow.models import OutboxMessage, Tenant
+from tests import factories
+from tests.bus.conftest import publish_event
+
+
+@pytest.fixture
+async def committed(engine: AsyncEngine, backend: str) -> AsyncIterator[tuple[Database, Tenant]]:
+    """A real database (no rolled-back outer transaction): each worker needs its own connection."""
+    if backend != "postgresql":
+        pytest.skip("row locks are a PostgreSQL matter; SQLite has a single writer")
+    db = Database(engine)
+    tenant = await factories.make_tenant(db, f"skip-{uuid.uuid4().hex[:8]}")
+    yield db, tenant
+    async with db.session(Scope.system()) as session:
+        await session.execute(delete(Tenant).where(Tenant.id == tenant.id))
+
+
+class TestConcurrentClaims:
+    async def test_a_row_locked_by_one_worker_is_skipped_by_another(
+        self, engine: AsyncEngine, committed: tuple[Database, Tenant]
+    ) -> None:
+        db, tenant = committed
+        locked = await publish_event(db, tenant, lead="primeiro")
+        free = await publish_event(db, tenant, lead="segundo")
+        async with engine.connect() as other_worker, other_worker.begin():
+            await other_worker.execute(select(OutboxMessage.id).filter_by(id=locked.id).with_for_update())
+            claimed = await Dispatcher(db, Registry()).claim()
+        assert [m.event.id for m in claimed] == [free.id]
