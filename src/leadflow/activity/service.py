@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflow.activity.events import InteractionLogged, interaction_facts
 from leadflow.activity.repository import (
     InteractionRepository,
     ReferenceRepository,
@@ -36,6 +37,7 @@ from leadflow.activity.schemas import (
     VisitRead,
     VisitUpdate,
 )
+from leadflow.bus.outbox import enqueue
 from leadflow.kit.errors import Forbidden, NotFound, ValidationFailed
 from leadflow.kit.scope import Scope
 from leadflow.kit.time import utcnow
@@ -182,6 +184,7 @@ async def log_interaction(session: AsyncSession, scope: Scope, *, data: Interact
     )
     InteractionRepository(session).add(interaction)
     await session.flush()
+    enqueue(session, InteractionLogged(tenant_id=interaction.tenant_id, payload=interaction_facts(interaction)))
     await note_response(session, scope, interaction, lead=subject.lead)
     return interaction
 
@@ -392,6 +395,7 @@ async def _log_visit_done(session: AsyncSession, scope: Scope, visit: Visit, *, 
     )
     InteractionRepository(session).add(interaction)
     await session.flush()
+    enqueue(session, InteractionLogged(tenant_id=interaction.tenant_id, payload=interaction_facts(interaction)))
     await note_response(session, scope, interaction, lead=lead)
 
 

@@ -17,6 +17,11 @@ _wakeups: list[Callable[[], None]] = []
 
 async def publish(session: AsyncSession, domain_event: DomainEvent) -> OutboxMessage:
     """Queue ``domain_event`` in the caller's transaction: delivered only if that transaction commits."""
+    return enqueue(session, domain_event)
+
+
+def enqueue(session: AsyncSession, domain_event: DomainEvent) -> OutboxMessage:
+    """:func:`publish` for code that is not async (adding the outbox row does no I/O)."""
     message = OutboxMessage(
         id=domain_event.id,
         tenant_id=domain_event.tenant_id,

@@ -16,10 +16,12 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflow.bus.outbox import enqueue
 from leadflow.customfield.service import validate_custom_fields
 from leadflow.kit.errors import Forbidden, NotFound, ValidationFailed
 from leadflow.kit.scope import Scope
 from leadflow.kit.time import utcnow
+from leadflow.lead.events import LeadAssigned, LeadCreated, LeadStageChanged, lead_facts
 from leadflow.lead.funnel import (
     ReferencedRowNotFound,
     default_pipeline,
@@ -271,6 +273,7 @@ async def create_lead(session: AsyncSession, scope: Scope, *, data: LeadCreate) 
     if data.interest is not None:
         InterestRepository(session).add(LeadInterest(lead_id=lead.id, **_interest_values(data.interest)))
     await session.flush()
+    enqueue(session, LeadCreated(tenant_id=lead.tenant_id, payload=lead_facts(lead)))
     return lead
 
 
@@ -464,6 +467,9 @@ def _record_entry(
             seconds_in_previous=spent,
         )
     )
+    if from_stage_id is not None:  # a new lead's first stage is part of lead.created
+        facts = {**lead_facts(lead), "from_stage_id": str(from_stage_id), "seconds_in_previous": spent}
+        enqueue(session, LeadStageChanged(tenant_id=lead.tenant_id, payload=facts))
 
 
 # Assigning
@@ -515,6 +521,8 @@ def _record_assignment(
             explanation={"note": note} if note else {},
         )
     )
+    facts = {**lead_facts(lead), "from_user_id": None if from_user_id is None else str(from_user_id), "reason": reason}
+    enqueue(session, LeadAssigned(tenant_id=lead.tenant_id, payload=facts))
 
 
 async def lead_history(
