@@ -212,10 +212,7 @@ def content_disposition(filename: str) -> str:
 
 
 async def get_attachment(session: AsyncSession, scope: Scope, *, attachment_id: uuid.UUID) -> Attachment:
-    attachment = await AttachmentRepository(session).get(attachment_id)
-    if attachment is None:
-        raise AttachmentNotFound(f"attachment {attachment_id} not found")
-    return attachment
+    return await AttachmentRepository(session).get_or_raise(attachment_id, error=AttachmentNotFound)
 
 
 async def list_attachments(

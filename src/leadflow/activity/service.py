@@ -207,10 +207,7 @@ async def note_response(
 
 
 async def get_interaction(session: AsyncSession, scope: Scope, *, interaction_id: uuid.UUID) -> Interaction:
-    interaction = await InteractionRepository(session).get(interaction_id)
-    if interaction is None:
-        raise InteractionNotFound(f"interaction {interaction_id} not found")
-    return interaction
+    return await InteractionRepository(session).get_or_raise(interaction_id, error=InteractionNotFound)
 
 
 async def list_interactions(
@@ -262,10 +259,7 @@ async def create_task(session: AsyncSession, scope: Scope, *, data: TaskCreate) 
 
 
 async def get_task(session: AsyncSession, scope: Scope, *, task_id: uuid.UUID) -> Task:
-    task = await TaskRepository(session).get(task_id)
-    if task is None:
-        raise TaskNotFound(f"task {task_id} not found")
-    return task
+    return await TaskRepository(session).get_or_raise(task_id, error=TaskNotFound)
 
 
 async def list_tasks(
@@ -348,10 +342,7 @@ async def schedule_visit(session: AsyncSession, scope: Scope, *, data: VisitCrea
 
 
 async def get_visit(session: AsyncSession, scope: Scope, *, visit_id: uuid.UUID) -> Visit:
-    visit = await VisitRepository(session).get(visit_id)
-    if visit is None:
-        raise VisitNotFound(f"visit {visit_id} not found")
-    return visit
+    return await VisitRepository(session).get_or_raise(visit_id, error=VisitNotFound)
 
 
 async def list_visits(

@@ -147,7 +147,4 @@ async def delete_field(session: AsyncSession, scope: Scope, *, field_id: uuid.UU
 
 
 async def _get(session: AsyncSession, field_id: uuid.UUID) -> CustomFieldDefinition:
-    field = await CustomFieldRepository(session).get(field_id)
-    if field is None:
-        raise CustomFieldNotFound(f"custom field {field_id} not found")
-    return field
+    return await CustomFieldRepository(session).get_or_raise(field_id, error=CustomFieldNotFound)

@@ -351,10 +351,7 @@ def _report_line(line: int, result: RowResult, job: ImportJob) -> dict[str, Any]
 
 
 async def get_import(session: AsyncSession, scope: Scope, *, job_id: uuid.UUID) -> ImportJob:
-    job = await ImportJobRepository(session).get(job_id)
-    if job is None:
-        raise ImportNotFound(f"import {job_id} not found")
-    return job
+    return await ImportJobRepository(session).get_or_raise(job_id, error=ImportNotFound)
 
 
 async def list_imports(

@@ -32,10 +32,15 @@ class Repository(Generic[M]):
             stmt = stmt.execution_options(include_deleted=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def get_or_raise(self, id: uuid.UUID, *, include_deleted: bool = False) -> M:
+    async def get_or_raise(
+        self, id: uuid.UUID, *, include_deleted: bool = False, error: type[LeadflowError] | None = None
+    ) -> M:
+        """The row, or ``error`` (the feature's typed 404; default ``not_found``) naming what was missing."""
         obj = await self.get(id, include_deleted=include_deleted)
         if obj is None:
-            raise self.not_found(f"{self.model.__tablename__} {id} not found")
+            table = self.model.__tablename__
+            noun = (table[:-3] + "y" if table.endswith("ies") else table.removesuffix("s")).replace("_", " ")
+            raise (error or self.not_found)(f"{noun} {id} not found")
         return obj
 
     async def all(self, stmt: Select[Any]) -> Sequence[M]:

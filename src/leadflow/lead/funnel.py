@@ -101,10 +101,7 @@ async def list_pipelines(session: AsyncSession, scope: Scope) -> list[Pipeline]:
 
 
 async def get_pipeline(session: AsyncSession, scope: Scope, *, pipeline_id: uuid.UUID) -> Pipeline:
-    pipeline = await PipelineRepository(session).get(pipeline_id)
-    if pipeline is None:
-        raise PipelineNotFound(f"pipeline {pipeline_id} not found")
-    return pipeline
+    return await PipelineRepository(session).get_or_raise(pipeline_id, error=PipelineNotFound)
 
 
 async def default_pipeline(session: AsyncSession, scope: Scope) -> Pipeline:
@@ -306,10 +303,7 @@ async def create_loss_reason(session: AsyncSession, scope: Scope, *, data: LossR
 
 
 async def get_loss_reason(session: AsyncSession, scope: Scope, *, loss_reason_id: uuid.UUID) -> LossReason:
-    reason = await LossReasonRepository(session).get(loss_reason_id)
-    if reason is None:
-        raise LossReasonNotFound(f"loss reason {loss_reason_id} not found")
-    return reason
+    return await LossReasonRepository(session).get_or_raise(loss_reason_id, error=LossReasonNotFound)
 
 
 async def delete_loss_reason(session: AsyncSession, scope: Scope, *, loss_reason_id: uuid.UUID) -> None:

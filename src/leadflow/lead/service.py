@@ -148,10 +148,7 @@ def _check_may_hand_to(scope: Scope, owner_id: uuid.UUID | None) -> None:
 
 async def get_lead(session: AsyncSession, scope: Scope, *, lead_id: uuid.UUID) -> Lead:
     """A living lead the scope may see; raises LeadNotFound (404) otherwise, another tenant's included."""
-    lead = await LeadRepository(session).get(lead_id)
-    if lead is None:
-        raise LeadNotFound(f"lead {lead_id} not found")
-    return lead
+    return await LeadRepository(session).get_or_raise(lead_id, error=LeadNotFound)
 
 
 async def read_leads(session: AsyncSession, leads: Sequence[Lead]) -> list[LeadRead]:

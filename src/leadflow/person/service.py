@@ -376,10 +376,7 @@ def _duplicate(person: PersonRead, reasons: list[MatchReason]) -> DuplicateRead:
 
 
 async def get_merge(session: AsyncSession, scope: Scope, *, merge_id: uuid.UUID) -> PersonMerge:
-    merge = await MergeRepository(session).get(merge_id)
-    if merge is None:
-        raise MergeNotFound(f"merge {merge_id} not found")
-    return merge
+    return await MergeRepository(session).get_or_raise(merge_id, error=MergeNotFound)
 
 
 async def merge_people(

@@ -121,10 +121,7 @@ async def _create_property(session: AsyncSession, scope: Scope, *, values: dict[
 
 async def get_property(session: AsyncSession, scope: Scope, *, property_id: uuid.UUID) -> Property:
     """The property, or PropertyNotFound (404) if the tenant has none by that id (or it is deleted)."""
-    prop = await PropertyRepository(session).get(property_id)
-    if prop is None:
-        raise PropertyNotFound(f"property {property_id} not found")
-    return prop
+    return await PropertyRepository(session).get_or_raise(property_id, error=PropertyNotFound)
 
 
 async def find_property_by_reference(session: AsyncSession, scope: Scope, *, reference: str) -> Property | None:
@@ -324,10 +321,9 @@ async def restore_development(session: AsyncSession, scope: Scope, *, developmen
 async def _development(
     session: AsyncSession, development_id: uuid.UUID, *, include_deleted: bool = False
 ) -> Development:
-    development = await DevelopmentRepository(session).get(development_id, include_deleted=include_deleted)
-    if development is None:
-        raise DevelopmentNotFound(f"development {development_id} not found")
-    return development
+    return await DevelopmentRepository(session).get_or_raise(
+        development_id, include_deleted=include_deleted, error=DevelopmentNotFound
+    )
 
 
 async def list_units(

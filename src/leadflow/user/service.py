@@ -61,10 +61,7 @@ async def list_users(
 
 
 async def get_user(session: AsyncSession, scope: Scope, *, user_id: uuid.UUID) -> User:
-    user = await UserRepository(session).get(user_id)
-    if user is None:
-        raise UserNotFound(f"user {user_id} not found")
-    return user
+    return await UserRepository(session).get_or_raise(user_id, error=UserNotFound)
 
 
 async def update_user(session: AsyncSession, scope: Scope, *, user_id: uuid.UUID, data: UserUpdate) -> User:
@@ -153,10 +150,7 @@ async def list_teams(
 
 
 async def _team(session: AsyncSession, team_id: uuid.UUID, *, include_deleted: bool = False) -> Team:
-    team = await TeamRepository(session).get(team_id, include_deleted=include_deleted)
-    if team is None:
-        raise TeamNotFound(f"team {team_id} not found")
-    return team
+    return await TeamRepository(session).get_or_raise(team_id, include_deleted=include_deleted, error=TeamNotFound)
 
 
 async def get_team(session: AsyncSession, scope: Scope, *, team_id: uuid.UUID) -> TeamRead:
