@@ -36,6 +36,7 @@ from leadflow.kit.migrate import upgrade
 from leadflow.kit.scope import Scope
 from leadflow.kit.time import utcnow
 from leadflow.models import Lead, Person, PersonIdentity, Stage, Tenant, User
+from leadflow.models.person import phone_tail
 
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "200"))
 CAMPAIGNS = [f"campanha-{n}" for n in range(40)]
@@ -87,6 +88,7 @@ async def _bulk_leads(db: Database, count: int) -> None:
                         "kind": "phone",
                         "value": phone,
                         "match_key": phone_match_key(phone),
+                        "phone_tail": phone_tail(phone),
                         "is_primary": True,
                         "created_at": created,
                         "updated_at": created,

@@ -159,6 +159,26 @@ class TestSearchingPeople:
         found = (await as_broker.get("/v1/people", params={"q": typed})).json()["items"]
         assert [p["id"] for p in found] == [maria["id"]]
 
+    @pytest.mark.parametrize("typed", ["(11) 98765-4321", "987654321", "87654321", "+55 11 8765-4321"])
+    async def test_a_number_kept_without_the_ninth_digit_is_found_with_or_without_it(
+        self, as_broker: httpx.AsyncClient, typed: str
+    ) -> None:
+        maria = await _create(as_broker, name="Maria", phones=["+551187654321"])
+        found = (await as_broker.get("/v1/people", params={"q": typed})).json()["items"]
+        assert [p["id"] for p in found] == [maria["id"]]
+
+    async def test_the_same_ending_in_another_area_code_is_not_a_match(self, as_broker: httpx.AsyncClient) -> None:
+        await _create(as_broker, name="Maria", phones=["+5511987654321"])
+        rio = await _create(as_broker, name="João", phones=["+5521987654321"])
+        found = (await as_broker.get("/v1/people", params={"q": "(21) 98765-4321"})).json()["items"]
+        assert [p["id"] for p in found] == [rio["id"]]
+
+    async def test_a_few_digits_find_the_numbers_containing_them(self, as_broker: httpx.AsyncClient) -> None:
+        maria = await _create(as_broker, name="Maria", phones=["+5511987654321"])
+        await _create(as_broker, name="João", phones=["+5521912340000"])
+        found = (await as_broker.get("/v1/people", params={"q": "8765"})).json()["items"]
+        assert [p["id"] for p in found] == [maria["id"]]
+
     async def test_a_whatsapp_number_is_found_like_a_phone(self, as_broker: httpx.AsyncClient) -> None:
         maria = await _create(as_broker, whatsapp_ids=["5511987654321"])
         found = (await as_broker.get("/v1/people", params={"q": "(11) 98765-4321"})).json()["items"]

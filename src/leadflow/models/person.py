@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import unicodedata
 import uuid
 from datetime import date, datetime
@@ -20,6 +21,18 @@ def name_search_key(text: str) -> str:
     """
     decomposed = unicodedata.normalize("NFKD", " ".join(text.split()).casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+PHONE_TAIL_DIGITS = 8
+_NUMBER = re.compile(r"^\+?[0-9]{8,}$")
+
+
+def phone_tail(value: str) -> str | None:
+    """The last eight digits of a phone-like value: the part that survives DDD, country code and ninth digit.
+
+    An equality on it is how a number typed in any format is found among millions without a text scan.
+    """
+    return value[-PHONE_TAIL_DIGITS:] if _NUMBER.match(value) else None
 
 
 class IdentityKind(StrEnum):
@@ -71,15 +84,23 @@ class PersonIdentity(Base, TenantScoped):
         Index("ix_person_identities_match", "tenant_id", "kind", "match_key"),
         Index("ix_person_identities_value", "tenant_id", "value"),
         Index("ix_person_identities_person", "tenant_id", "person_id"),
+        Index("ix_person_identities_tail", "tenant_id", "phone_tail"),
     )
     __audited__ = True
+    __audit_exclude__ = frozenset({"phone_tail"})
 
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     kind: Mapped[IdentityKind] = mapped_column(enum_column(IdentityKind, "identity_kind"))
     value: Mapped[str] = mapped_column(String(320))
     match_key: Mapped[str] = mapped_column(String(320))
+    phone_tail: Mapped[str | None] = mapped_column(String(8), default=None)  # phone_tail(value), kept by _keep_tail
     label: Mapped[str | None] = mapped_column(String(40))  # "celular", "trabalho", …
     is_primary: Mapped[bool] = mapped_column(default=False)
+
+    @validates("value")
+    def _keep_tail(self, _: str, value: str) -> str:
+        self.phone_tail = phone_tail(value)
+        return value
 
 
 class ConsentStatus(StrEnum):

@@ -21,8 +21,8 @@ from leadflow.models import (
     PersonMerge,
     Task,
 )
-from leadflow.models.person import name_search_key
-from leadflow.person.identities import DOCUMENT_KINDS, PHONE_KINDS, MatchKeys, phone_query
+from leadflow.models.person import PHONE_TAIL_DIGITS, name_search_key
+from leadflow.person.identities import DOCUMENT_KINDS, PHONE_KINDS, MatchKeys, PhoneQuery, phone_query
 from leadflow.person.schemas import PersonFilters
 
 # Rows that belong to a person through their ``person_id`` and follow them in a merge, by the name the merge
@@ -55,20 +55,46 @@ def people_matching_text(q: str) -> ColumnElement[bool]:
     """People whose name contains ``q`` (any case, accents optional), or an e-mail containing it, or a phone or
     WhatsApp number containing its digits or equal to it with or without the ninth digit.
 
+    A query of eight digits or more is read as a number only: it finds the phones that end with it, in any
+    format, through the indexed last eight digits, instead of scanning every name, e-mail and phone.
+
     Other features' repositories may use it (e.g. the lead list's ``q``) as ``Lead.person_id.in_(select(Person.id)
     .where(people_matching_text(q)))``.
     """
     text = q.strip()
+    phone = phone_query(text)
+    if phone is not None and len(phone.digits) >= PHONE_TAIL_DIGITS:
+        return Person.id.in_(select(PersonIdentity.person_id).where(_phones_ending_with(phone)))
     identity = [
         and_(PersonIdentity.kind == IdentityKind.EMAIL, PersonIdentity.value.contains(text.lower(), autoescape=True))
     ]
-    phone = phone_query(text)
     if phone is not None:
         identity.append(and_(PersonIdentity.kind.in_(PHONE_KINDS), PersonIdentity.value.contains(phone.digits)))
-        if phone.match_key:
-            identity.append(and_(PersonIdentity.kind.in_(PHONE_KINDS), PersonIdentity.match_key == phone.match_key))
     by_identity = select(PersonIdentity.person_id).where(or_(*identity))
     return or_(Person.name_key.contains(name_search_key(text), autoescape=True), Person.id.in_(by_identity))
+
+
+def _phones_ending_with(phone: PhoneQuery) -> ColumnElement[bool]:
+    """Numbers whose last eight digits are the query's and whose earlier digits agree with the rest of it, with or
+    without the ninth digit on either side (the query's match key covers a stored number without it)."""
+    endings = [PersonIdentity.value.endswith(phone.digits)]
+    without_ninth = drop_ninth_digit(phone.digits)
+    if without_ninth != phone.digits:
+        endings.append(PersonIdentity.value.endswith(without_ninth))
+    if phone.match_key:
+        endings.append(PersonIdentity.match_key == phone.match_key)
+    return and_(
+        PersonIdentity.kind.in_(PHONE_KINDS),
+        PersonIdentity.phone_tail == phone.digits[-PHONE_TAIL_DIGITS:],
+        or_(*endings),
+    )
+
+
+def drop_ninth_digit(digits: str) -> str:
+    """"11987654321" -> "1187654321": the mobile number as it was written before the ninth digit (2012-2016)."""
+    if len(digits) >= 9 and digits[-9] == "9":
+        return digits[:-9] + digits[-8:]
+    return digits
 
 
 class PersonRepository(Repository[Person]):
