@@ -91,7 +91,7 @@ def _phones_ending_with(phone: PhoneQuery) -> ColumnElement[bool]:
 
 
 def drop_ninth_digit(digits: str) -> str:
-    """"11987654321" -> "1187654321": the mobile number as it was written before the ninth digit (2012-2016)."""
+    """The mobile number as written before the ninth digit (2012-2016): "11987654321" -> "1187654321"."""
     if len(digits) >= 9 and digits[-9] == "9":
         return digits[:-9] + digits[-8:]
     return digits
