@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SRC    := src tests bench migrations
 
-.PHONY: install demo serve test lint format typecheck migrations-check pytest bench clean
+.PHONY: install demo serve test lint format typecheck migrations-check pytest bench chromium clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "leadflow needs Python 3.11+"'
@@ -43,6 +43,16 @@ pytest: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck migrations-check pytest  ## the whole suite, as CI runs it
+
+# Playwright drives Debian's Chromium: its own browser download is not reachable from these machines.
+chromium:  ## Debian's Chromium for the browser test (tests/browser), installed with apt-get when missing
+	@test -x /usr/bin/chromium || { \
+	  echo "installing Debian's chromium for the browser test (apt-get)"; \
+	  log=$$(mktemp); sudo=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  { $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+	    >"$$log" 2>&1 || { tail -n 20 "$$log" >&2; echo "FATAL: could not install chromium with apt-get" >&2; exit 1; }; \
+	  test -x /usr/bin/chromium || { echo "FATAL: apt-get installed no /usr/bin/chromium" >&2; exit 1; }; \
+	}
 
 bench: install  ## performance figures (printed, not asserted)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

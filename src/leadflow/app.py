@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -12,7 +12,9 @@ from leadflow.activity.endpoints import router as activity_router
 from leadflow.audit.endpoints import router as audit_router
 from leadflow.auth.endpoints import router as auth_router
 from leadflow.auth.service import LoginPolicy
+from leadflow.bus.worker import running_worker
 from leadflow.capture.endpoints import router as capture_router
+from leadflow.capture.form_endpoints import router as form_router
 from leadflow.config import Settings, get_settings
 from leadflow.customfield.endpoints import router as customfield_router
 from leadflow.dataimport.endpoints import router as dataimport_router
@@ -26,8 +28,10 @@ from leadflow.lead.endpoints import router as lead_router
 from leadflow.ops.endpoints import router as ops_router
 from leadflow.ops.endpoints import tenant_ops as ops_tenant_router
 from leadflow.person.endpoints import router as person_router
+from leadflow.pipeline.endpoints import router as pipeline_router
 from leadflow.property.endpoints import router as property_router
 from leadflow.tenant.service import TenantDirectory
+from leadflow.tracking.endpoints import router as tracking_router
 from leadflow.user.endpoints import router as user_router
 
 
@@ -39,7 +43,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with AsyncExitStack() as background:
+            if settings.worker_in_process:  # `leadflow demo`: one process serves and works the bus
+                app.state.worker = await background.enter_async_context(
+                    running_worker(db, extra_handler_modules=settings.extra_handler_modules, crash_at=settings.crash_at)
+                )
+            yield
         await app.state.counter.close()
         if owns_db:
             await db.dispose()
@@ -52,6 +61,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.worker = None  # the in-process bus worker, when the lifespan runs one
     app.state.tenants = TenantDirectory(
         base_domain=settings.base_domain,
         default_tenant=settings.default_tenant,
@@ -78,6 +88,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         activity_router,
         dataimport_router,
         capture_router,
+        form_router,
+        pipeline_router,
+        tracking_router,
         ops_tenant_router,
     ):
         app.include_router(router)

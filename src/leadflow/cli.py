@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -18,6 +19,7 @@ from leadflow.kit.migrate import upgrade
 from leadflow.kit.scope import Scope
 from leadflow.lead.funnel import ensure_default_pipelines
 from leadflow.models import ApiKeyKind, Role
+from leadflow.pipeline.schemas import ReplayReport, ReplayRequest
 from leadflow.tenant.service import create_tenant, get_tenant_by_slug
 from leadflow.user import service as users
 from leadflow.user.schemas import UserCreate
@@ -72,8 +74,9 @@ def migrate() -> None:
 
 @cli.command()
 def demo(host: Host = None, port: Port = None, serve: bool = typer.Option(True, help="Serve after seeding.")) -> None:
-    """Migrate, load the demo tenants and serve (the embedded default, one process)."""
+    """Migrate, load the demo tenants and serve (the embedded default, one process that also works the bus)."""
     os.environ.setdefault("LEADFLOW_DEFAULT_TENANT", "demo")
+    os.environ["LEADFLOW_WORKER_IN_PROCESS"] = "true"  # read again by create_app() in uvicorn's factory call
     get_settings.cache_clear()
     settings = get_settings()
     _migrate(settings)
@@ -84,6 +87,7 @@ def demo(host: Host = None, port: Port = None, serve: bool = typer.Option(True, 
         f"other tenant: http://outra.localhost:{port})\n"
         "  logins (password leadflow-demo): dona@demo.example.com (owner), gestor@demo.example.com (manager),\n"
         "  ana@, bruno@, carla@demo.example.com (brokers); dona@outra.example.com, gestor@outra.example.com\n"
+        "  the bus worker runs in this process (no separate `leadflow worker` needed)\n"
     )
     if serve:
         _serve(settings, host, port)
@@ -187,19 +191,32 @@ def main() -> None:
 
 @cli.command()
 def worker(
-    poll_interval: Annotated[float, typer.Option(help="Seconds between polls when no publish wakes the worker.")] = 1.0,
+    poll_interval: Annotated[float, typer.Option(help="Seconds between polls when nothing wakes the worker.")] = 1.0,
     batch_size: Annotated[int, typer.Option(help="Messages claimed per round.")] = 50,
+    lease: Annotated[float, typer.Option(help="Seconds a claim lasts before another worker may take over.")] = 60.0,
+    max_attempts: Annotated[int, typer.Option(help="Failed deliveries before a message is dead-lettered.")] = 8,
+    retry_base: Annotated[float, typer.Option(help="Seconds of the first retry delay (doubling, jittered).")] = 2.0,
 ) -> None:
     """Deliver the outbox to its handlers until stopped (SIGINT/SIGTERM finish the current batch)."""
     import signal
+    from datetime import timedelta
 
-    from leadflow.bus.dispatcher import Dispatcher
-    from leadflow.bus.registry import discover_handlers
+    from leadflow.bus import crash
+    from leadflow.bus.dispatcher import Dispatcher, RetryPolicy
+    from leadflow.bus.registry import load_handlers
     from leadflow.bus.worker import Worker
+    from leadflow.kit.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(fmt=settings.log_format, level=settings.log_level)
+    modules = load_handlers(settings.extra_handler_modules)
+    crash.arm(settings.crash_at)
+    retry = RetryPolicy(max_attempts=max_attempts, base=timedelta(seconds=retry_base))
 
     async def run() -> None:
-        db = _database(get_settings())
-        loop = Worker(Dispatcher(db, batch_size=batch_size), poll_interval=poll_interval)
+        db = _database(settings)
+        dispatcher = Dispatcher(db, batch_size=batch_size, lease=timedelta(seconds=lease), retry=retry)
+        loop = Worker(dispatcher, poll_interval=poll_interval)
         for sig in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(sig, loop.stop)
         try:
@@ -207,5 +224,68 @@ def worker(
         finally:
             await db.dispose()
 
-    typer.echo(f"worker started, handlers from: {', '.join(discover_handlers()) or 'none'}")
+    typer.echo(f"worker started, handlers from: {', '.join(modules) or 'none'}")
     asyncio.run(run())
+
+
+@cli.command()
+def replay(
+    tenant: Annotated[str, typer.Option(help="Tenant slug.")],
+    received_from: Annotated[
+        str | None, typer.Option("--from", help="Events received at or after this moment (ISO 8601; no offset: UTC).")
+    ] = None,
+    received_to: Annotated[
+        str | None, typer.Option("--to", help="Events received before this moment (ISO 8601; no offset: UTC).")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="Only events from this source (form, segment, …).")] = None,
+    apply: Annotated[bool, typer.Option("--apply", help="Change the leads (default: only report).")] = False,
+) -> None:
+    """Run logged conversions through the current rules again and print the report as JSON (a dry run by default)."""
+    from pydantic import ValidationError
+
+    from leadflow.tenant.service import TenantNotFound
+
+    try:
+        request = ReplayRequest(
+            received_from=_moment(received_from, "--from"),
+            received_to=_moment(received_to, "--to"),
+            source=source,
+            dry_run=not apply,
+        )
+    except ValidationError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+    async def run() -> ReplayReport:
+        db = _database(get_settings())
+        try:
+            return await replay_tenant(db, tenant=tenant, request=request)
+        finally:
+            await db.dispose()
+
+    try:
+        report = asyncio.run(run())
+    except TenantNotFound as exc:
+        typer.echo(exc.detail or str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(report.model_dump_json(indent=2))
+
+
+async def replay_tenant(db: Database, *, tenant: str, request: ReplayRequest) -> ReplayReport:
+    """``leadflow replay``: one transaction scoped to the tenant, acting as its owner (a dry run changes nothing)."""
+    from leadflow.kit.time import utcnow
+    from leadflow.pipeline.replay import replay as replay_conversions
+
+    scope = Scope(tenant_id=await _tenant_id(db, tenant), actor_type="system", role=Role.OWNER.value)
+    async with db.session(scope) as session:
+        return await replay_conversions(session, scope, request=request, now=utcnow())
+
+
+def _moment(text: str | None, option: str) -> datetime | None:
+    """An ISO 8601 moment from the command line; without an offset it is UTC."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO 8601 date or moment: {text!r}", param_hint=option) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -5,13 +5,14 @@ Each field maps to ``LEADFLOW_<NAME>`` (or a line of ``.env``); ``docs/configura
 
 from __future__ import annotations
 
+import json
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -42,8 +43,40 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 20 * 1024 * 1024
     tenant_cache_seconds: float = 30.0
 
+    form_posts_per_ip_per_minute: int = Field(
+        default=10, ge=1, description="Lead form posts one IP may make per form and minute (spam guard)"
+    )
+    form_posts_per_form_per_minute: int = Field(default=600, ge=1, description="Posts per form and minute, all IPs")
+
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
+
+    worker_in_process: bool = Field(
+        default=False, description="Run the bus worker inside `leadflow serve` (`leadflow demo` always does)"
+    )
+    extra_handler_modules: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Modules a worker imports at start besides every leadflow.<feature>.handlers (comma-separated)",
+    )
+    crash_at: Literal["after_claim", "after_handler_before_commit", "after_commit_before_settle"] | None = Field(
+        default=None, description="Crash tests only: a worker SIGKILLs itself when it reaches this point"
+    )
+
+    @field_validator("extra_handler_modules", mode="before")
+    @classmethod
+    def _split_modules(cls, value: object) -> object:
+        # The environment gives one string: "a.handlers,b.handlers" (a JSON list is accepted too).
+        if not isinstance(value, str):
+            return value
+        if value.lstrip().startswith("["):
+            return json.loads(value)
+        return [name.strip() for name in value.split(",") if name.strip()]
+
+    @model_validator(mode="after")
+    def _no_crash_points_in_production(self) -> Self:
+        if self.env == "prod" and self.crash_at is not None:
+            raise ValueError("LEADFLOW_CRASH_AT is for crash tests; it may not be set in production")
+        return self
 
     @property
     def effective_database_url(self) -> str:

@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadflow.bus.dispatcher import Dispatcher
 from leadflow.bus.registry import Registry
 from leadflow.kit.db import Database
-from leadflow.kit.scope import Scope
 from leadflow.models import OutboxMessage, Tenant
-from tests import factories
 from tests.bus.conftest import publish_event
 
-
-@pytest.fixture
-async def committed(engine: AsyncEngine, backend: str) -> AsyncIterator[tuple[Database, Tenant]]:
-    """A real database (no rolled-back outer transaction): each worker needs its own connection."""
-    if backend != "postgresql":
-        pytest.skip("row locks are a PostgreSQL matter; SQLite has a single writer")
-    db = Database(engine)
-    tenant = await factories.make_tenant(db, f"skip-{uuid.uuid4().hex[:8]}")
-    yield db, tenant
-    async with db.session(Scope.system()) as session:
-        await session.execute(delete(Tenant).where(Tenant.id == tenant.id))
+pytestmark = pytest.mark.usefixtures("postgres_only")
 
 
 class TestConcurrentClaims:

@@ -24,6 +24,10 @@ class Boom(RuntimeError):
     pass
 
 
+class Poison(DomainEvent):
+    name = "test.poison"
+
+
 def counting(calls: list[DomainEvent]):  # type: ignore[no-untyped-def]
     async def handler(session: AsyncSession, scope: Scope, event: DomainEvent) -> None:
         calls.append(event)
@@ -96,6 +100,36 @@ class TestDelivery:
         await dispatcher.dispatch_once()
         assert isinstance(calls[0], UnknownEvent)
         assert (calls[0].event_name, calls[0].payload) == ("lead.someday", {"x": 1})
+
+
+class TestDelayedDelivery:
+    async def test_a_message_is_not_delivered_before_its_available_at(
+        self, db: Database, tenant: Tenant, handlers: Registry, dispatcher: Dispatcher, clock: Clock
+    ) -> None:
+        calls: list[DomainEvent] = []
+        handlers.add("sla.check", counting(calls), ["test.lead_created"])
+        event = await publish_event(db, tenant, available_at=clock.now + timedelta(minutes=15))
+        assert await dispatcher.dispatch_once() == 0
+        clock.advance(timedelta(minutes=15))
+        assert await dispatcher.dispatch_once() == 1
+        assert ([e.id for e in calls], (await stored(db, event)).status) == ([event.id], OutboxStatus.DONE)
+
+    async def test_the_next_due_time_is_the_earliest_pending_message_not_yet_due(
+        self, db: Database, tenant: Tenant, dispatcher: Dispatcher, clock: Clock
+    ) -> None:
+        await publish_event(db, tenant)  # due now: the worker claims it, no need to wait for it
+        await publish_event(db, tenant, available_at=clock.now + timedelta(minutes=30))
+        soonest = clock.now + timedelta(minutes=5)
+        await publish_event(db, tenant, available_at=soonest)
+        assert await dispatcher.next_due_at() == soonest
+
+    async def test_there_is_no_next_due_time_when_nothing_waits(
+        self, db: Database, tenant: Tenant, dispatcher: Dispatcher, clock: Clock
+    ) -> None:
+        done = await publish_event(db, tenant, available_at=clock.now + timedelta(minutes=5))
+        async with db.session(Scope.for_tenant(tenant.id)) as session:
+            await session.execute(update(OutboxMessage).filter_by(id=done.id).values(status=OutboxStatus.DEAD))
+        assert await dispatcher.next_due_at() is None
 
 
 class TestIdempotency:
@@ -174,6 +208,24 @@ class TestRetries:
         clock.advance(timedelta(hours=1))
         await dispatcher.dispatch_once()
         assert (len(good), len(bad), (await stored(db, event)).attempts) == (1, 2, 2)
+
+    async def test_a_poison_message_is_dead_lettered_while_the_messages_beside_it_are_delivered(
+        self, db: Database, tenant: Tenant, handlers: Registry, dispatcher: Dispatcher, clock: Clock
+    ) -> None:
+        delivered: list[DomainEvent] = []
+        handlers.add("crm.poisoned", failing([]), ["test.poison"])
+        handlers.add("crm.fine", counting(delivered), ["test.lead_created"])
+        poison = Poison(tenant_id=tenant.id)
+        async with db.session(Scope.for_tenant(tenant.id)) as session:
+            await publish(session, poison)
+        healthy = [await publish_event(db, tenant, n=n) for n in range(3)]
+        await dispatcher.dispatch_once()
+        assert [e.id for e in delivered] == [e.id for e in healthy]  # the first pass, beside the poison
+        while (message := await stored(db, poison)).status == OutboxStatus.PENDING:
+            clock.now = message.available_at
+            await dispatcher.dispatch_once()
+        assert (message.status, message.attempts) == (OutboxStatus.DEAD, dispatcher.retry.max_attempts)
+        assert len(delivered) == len(healthy)
 
     @pytest.mark.parametrize("attempts", [1, 2, 5, 10, 30])
     def test_every_delay_lies_between_half_and_all_of_its_exponential_ceiling(self, attempts: int) -> None:

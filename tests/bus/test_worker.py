@@ -1,8 +1,9 @@
-"""The worker sleeps until a publish in this process wakes it, and stops when asked."""
+"""The worker sleeps until a publish in this process wakes it or a delayed message comes due, and stops when asked."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,8 +13,9 @@ from leadflow.bus.registry import Registry
 from leadflow.bus.worker import Worker
 from leadflow.kit.db import Database
 from leadflow.kit.scope import Scope
+from leadflow.kit.time import utcnow
 from leadflow.models import OutboxStatus, Tenant
-from tests.bus.conftest import publish_event, stored
+from tests.bus.conftest import eventually, publish_event, stored
 
 LONG_POLL = 3600.0  # so only the wake-up signal can make the worker act within the test's bound
 
@@ -46,3 +48,29 @@ class TestWorker:
         worker.stop()
         await asyncio.wait_for(task, timeout=5)
         assert task.done()
+
+    async def test_a_delayed_message_is_handled_when_due_without_waiting_for_the_poll(
+        self, db: Database, tenant: Tenant, handlers: Registry
+    ) -> None:
+        handled_at: list[datetime] = []
+
+        async def on_due(session: AsyncSession, scope: Scope, event: DomainEvent) -> None:
+            handled_at.append(utcnow())
+
+        handlers.add("sla.due", on_due, ["test.lead_created"])
+        worker = Worker(Dispatcher(db, handlers), poll_interval=LONG_POLL)  # the real clock
+        task = asyncio.create_task(worker.run())
+        try:
+            await asyncio.wait_for(worker.idle.wait(), timeout=5)
+            due = utcnow() + timedelta(seconds=0.5)
+            event = await publish_event(db, tenant, available_at=due)
+            await eventually(lambda: bool(handled_at))
+        finally:
+            worker.stop()
+            await asyncio.wait_for(task, timeout=5)
+        assert handled_at[0] >= due
+        assert (await stored(db, event)).status == OutboxStatus.DONE
+
+    def test_only_a_postgresql_worker_listens_for_notifications(self, backend: str, dispatcher: Dispatcher) -> None:
+        assert (Worker(dispatcher).listener is not None) == (backend == "postgresql")
+        assert Worker(dispatcher, listen=False).listener is None

@@ -85,3 +85,39 @@ class TestDemoCrmData:
             demo = (await session.execute(select(Tenant).where(Tenant.slug == "demo"))).scalar_one()
         async with db.session(Scope.for_tenant(demo.id)) as session:
             assert (await session.execute(select(func.count(Lead.id)))).scalar_one() == SMALL.leads
+
+
+class TestDemoCapture:
+    async def test_the_contato_form_routes_a_google_lead_to_a_sales_broker_by_the_demo_rules(
+        self, db: Database, app: FastAPI
+    ) -> None:
+        from leadflow.bus.dispatcher import Dispatcher
+        from leadflow.bus.registry import discover_handlers, registry
+
+        await seed_demo(db, size=SMALL)
+        discover_handlers()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://demo.localhost") as demo:
+            form = {
+                "name": "Visitante Demo",
+                "email": "visitante@example.com",
+                "utm_source": "google",
+                "utm_medium": "cpc",
+                "utm_campaign": "jardins",
+                "gclid": "abc",
+            }
+            assert (await demo.post("/v1/forms/contato", data=form)).status_code == 303
+            while await Dispatcher(db, registry).dispatch_once():
+                pass
+            login = await demo.post(
+                "/v1/auth/login", json={"email": "gestor@demo.example.com", "password": DEMO_PASSWORD}
+            )
+            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            [lead] = (await demo.get("/v1/leads", params={"q": "visitante@example.com"}, headers=headers)).json()[
+                "items"
+            ]
+            routing = (await demo.get(f"/v1/leads/{lead['id']}/routing", headers=headers)).json()
+        assert lead["temperature"] == "quente"
+        assert "google-ads" in lead["tags"]
+        assert routing[0]["assignee_id"] == lead["owner_id"] is not None
+        assert routing[0]["rule_set_version"] == 1

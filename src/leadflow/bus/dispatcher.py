@@ -3,7 +3,7 @@
 Claiming is the only cross-tenant step (a system scope). Each handler then runs in its own session scoped to the
 message's tenant, in one transaction with its ``handler_runs`` row: a crash before the commit re-runs it, a crash
 after never re-applies it. A claim is a lease (``claimed_until``): a dead worker's claim expires and another
-worker takes the message over.
+worker takes the message over. The :func:`crash_point` calls mark the three places the crash tests kill a worker.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy import Select, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflow.bus.crash import crash_point
 from leadflow.bus.events import DomainEvent, event_from_stored
 from leadflow.bus.registry import Handler, Registry, registry
 from leadflow.kit.db import Database
@@ -82,6 +83,8 @@ class Dispatcher:
     async def dispatch_once(self) -> int:
         """Claim one batch of due messages and deliver each; returns how many were claimed."""
         claimed = await self.claim()
+        if claimed:
+            crash_point("after_claim")
         for message in claimed:
             await self.deliver(message)
         return len(claimed)
@@ -96,12 +99,18 @@ class Dispatcher:
                 row.claimed_until = until
             return [ClaimedMessage(_event_of(row), row.attempts, until) for row in rows]
 
+    async def next_due_at(self) -> datetime | None:
+        """When the earliest pending message that is not yet due becomes due (a timer, a retry), if any."""
+        async with self.db.session(Scope.system()) as session:
+            return await session.scalar(_next_due(self.clock()))
+
     async def deliver(self, message: ClaimedMessage) -> None:
         """Run every handler that has not yet run this message, then settle the message."""
         pending = await self._pending_handlers(message.event)
         failures = [
             failure for name, handler in pending.items() if (failure := await self._run(name, handler, message))
         ]
+        crash_point("after_commit_before_settle")
         await self._settle(message, failures)
 
     async def _pending_handlers(self, event: DomainEvent) -> dict[str, Handler]:
@@ -119,6 +128,8 @@ class Dispatcher:
                 run = await _take_run(session, message.event.id, name)
                 await handler(session, scope, message.event)
                 run.finished_at = self.clock()
+                await session.flush()  # the handler's writes reach the database, uncommitted, before the crash point
+                crash_point("after_handler_before_commit")
         except _AlreadyRan:
             log.info("bus.handler_already_ran", handler=name, message_id=str(message.event.id))
             return None
@@ -174,6 +185,16 @@ def _due_messages(now: datetime, limit: int) -> Select[OutboxMessage]:
         .order_by(OutboxMessage.available_at)
         .limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer (BEGIN IMMEDIATE) and ignores it
+    )
+
+
+def _next_due(now: datetime) -> Select[datetime]:
+    # The first entry of ix_outbox_status_available past ``now``: one index probe.
+    return (
+        select(OutboxMessage.available_at)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.available_at > now)
+        .order_by(OutboxMessage.available_at)
+        .limit(1)
     )
 
 

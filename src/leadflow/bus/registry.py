@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import pkgutil
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,4 +66,14 @@ def discover_handlers(package: str = "leadflow") -> list[str]:
         if module.ispkg and importlib.util.find_spec(name) is not None:
             importlib.import_module(name)
             found.append(name)
+    return found
+
+
+def load_handlers(extra_modules: Iterable[str] = ()) -> list[str]:
+    """What a worker imports at start: every feature's handlers, then ``extra_modules`` (a deployment's or a
+    test's own handlers, ``LEADFLOW_EXTRA_HANDLER_MODULES``). Returns the modules imported."""
+    found = discover_handlers()
+    for name in extra_modules:
+        importlib.import_module(name)
+        found.append(name)
     return found

@@ -108,14 +108,30 @@ def _validation_errors(exc: ValidationError) -> list[dict[str, str]]:
     ]
 
 
+def _size_if_storable(item: Any) -> int | None:
+    """The event's size in bytes when one serialisation proves every value storable, else None (walk it).
+
+    Strict JSON refuses non-finite numbers, UTF-8 refuses lone surrogates, and a NUL anywhere shows as the escape
+    ``\\u0000`` (a text merely containing that escape matches too, and is then walked: never a false pass).
+    """
+    try:
+        text = json.dumps(item, ensure_ascii=False, allow_nan=False)
+        size = len(text.encode("utf-8"))
+    except (ValueError, UnicodeEncodeError):
+        return None
+    return None if "\\u0000" in text else size
+
+
 def check_event(item: Any) -> SegmentEvent | Refusal:
     """A valid event, or why not."""
     if not isinstance(item, dict):
         return Refusal(FailureType.SCHEMA_VIOLATION, [{"path": "$", "message": "an event must be a JSON object"}])
-    if len(event_text(item).encode("utf-8", errors="replace")) > MAX_EVENT_BYTES:
+    proven_size = _size_if_storable(item)
+    size = proven_size if proven_size is not None else len(event_text(item).encode("utf-8", errors="replace"))
+    if size > MAX_EVENT_BYTES:
         message = f"an event may not exceed {MAX_EVENT_BYTES} bytes"
         return Refusal(FailureType.SIZE_VIOLATION, [{"path": "$", "message": message}])
-    problems = storage_problems(item)
+    problems = [] if proven_size is not None else storage_problems(item)
     if problems:
         return Refusal(FailureType.SCHEMA_VIOLATION, problems)
     try:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from leadflow.kit.schemas import OutputSchema
+from leadflow.kit.schemas import InputSchema, OutputSchema
 from leadflow.models import EventType, FailureType
 
 
@@ -117,3 +117,53 @@ class RejectedEventRead(OutputSchema):
     message_id: str | None
     ip: str | None
     api_key_id: uuid.UUID | None
+
+
+# ---------------------------------------------------------------- lead forms
+
+FORM_KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+class FormCreate(InputSchema):
+    key: str = Field(pattern=FORM_KEY_PATTERN, examples=["contato"], description="Used in /v1/forms/{key}")
+    name: str = Field(min_length=1, max_length=120, examples=["Fale conosco"])
+    team_id: uuid.UUID | None = Field(default=None, description="The team whose roleta receives the leads")
+    pipeline_id: uuid.UUID | None = Field(default=None, description="Omitted: the default pipeline")
+    property_id: uuid.UUID | None = Field(default=None, description="The property the form is about")
+    development_id: uuid.UUID | None = Field(default=None, description="The development the form is about")
+    thank_you_url: str | None = Field(
+        default=None, max_length=2048, pattern=r"^(https?://|/)", examples=["https://demo.localhost:8000/obrigado"]
+    )
+    source: str = Field(default="site", min_length=1, max_length=60, examples=["site"])
+    is_active: bool = True
+
+
+class FormUpdate(InputSchema):
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    team_id: uuid.UUID | None = None
+    pipeline_id: uuid.UUID | None = None
+    property_id: uuid.UUID | None = None
+    development_id: uuid.UUID | None = None
+    thank_you_url: str | None = Field(default=None, max_length=2048, pattern=r"^(https?://|/)")
+    source: str | None = Field(default=None, min_length=1, max_length=60)
+    is_active: bool | None = None
+
+
+class FormRead(OutputSchema):
+    id: uuid.UUID
+    key: str
+    name: str
+    team_id: uuid.UUID | None
+    pipeline_id: uuid.UUID | None
+    property_id: uuid.UUID | None
+    development_id: uuid.UUID | None
+    thank_you_url: str | None
+    source: str
+    is_active: bool
+    created_at: datetime
+
+
+class FormAccepted(BaseModel):
+    accepted: bool = True
+    duplicate: bool = Field(default=False, description="The same submission arrived before: stored once")
+    event_id: uuid.UUID | None = None

@@ -14,6 +14,7 @@ from leadflow.auth import service as auth
 from leadflow.auth.repository import ApiKeyRepository
 from leadflow.auth.schemas import ApiKeyCreate
 from leadflow.demo.crm import FULL, SMALL, DemoSize, seed_demo_crm
+from leadflow.demo.pipeline import seed_demo_pipeline
 from leadflow.kit.crypto import digest
 from leadflow.kit.db import Database
 from leadflow.kit.scope import Scope
@@ -51,6 +52,7 @@ OTHER_USERS = [
 async def seed_demo(db: Database, *, size: DemoSize = FULL) -> None:
     demo = await _seed_tenant(db, "demo", "Imobiliária Demo", DEMO_USERS, team="Vendas", write_key=DEMO_WRITE_KEY)
     outra = await _seed_tenant(db, "outra", "Outra Imobiliária", OTHER_USERS, team="Vendas", write_key=None)
+    await seed_demo_pipeline(db, demo)
     await seed_demo_crm(db, demo, size)
     await seed_demo_crm(db, outra, SMALL)  # a little data of its own, so isolation can be seen
 

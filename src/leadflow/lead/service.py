@@ -503,8 +503,35 @@ def _assign(
     _record_assignment(session, scope, lead, from_user_id=previous, reason=reason, note=note)
 
 
+def hand_over(
+    session: AsyncSession,
+    scope: Scope,
+    lead: Lead,
+    *,
+    owner_id: uuid.UUID | None,
+    team_id: uuid.UUID | None,
+    reason: str,
+    explanation: dict[str, Any],
+) -> bool:
+    """Give the lead to ``owner_id`` as the roleta or the SLA decided (``reason``): recorded and published like a
+    manual assignment, with the decision's explanation. False when it already was theirs."""
+    if (lead.owner_id, lead.team_id) == (owner_id, team_id):
+        return False
+    previous = lead.owner_id
+    lead.owner_id, lead.team_id = owner_id, team_id
+    _record_assignment(session, scope, lead, from_user_id=previous, reason=reason, note=None, explanation=explanation)
+    return True
+
+
 def _record_assignment(
-    session: AsyncSession, scope: Scope, lead: Lead, *, from_user_id: uuid.UUID | None, reason: str, note: str | None
+    session: AsyncSession,
+    scope: Scope,
+    lead: Lead,
+    *,
+    from_user_id: uuid.UUID | None,
+    reason: str,
+    note: str | None,
+    explanation: dict[str, Any] | None = None,
 ) -> None:
     session.add(
         LeadAssignment(
@@ -515,7 +542,7 @@ def _record_assignment(
             assigned_by_id=acting_user_id(scope),
             assigned_at=utcnow(),
             reason=reason,
-            explanation={"note": note} if note else {},
+            explanation=explanation or ({"note": note} if note else {}),
         )
     )
     facts = {**lead_facts(lead), "from_user_id": None if from_user_id is None else str(from_user_id), "reason": reason}

@@ -25,6 +25,14 @@ from leadflow.models.lead import (
     Temperature,
 )
 from leadflow.models.person import Consent, ConsentStatus, IdentityKind, Person, PersonIdentity, PersonMerge
+from leadflow.models.pipeline import (
+    ConversionKind,
+    DecisionKind,
+    LeadConversion,
+    LeadForm,
+    RoutingDecisionRecord,
+    RuleSetVersion,
+)
 from leadflow.models.property import (
     Development,
     DevelopmentPhase,
@@ -44,8 +52,10 @@ __all__ = [
     "Base",
     "Consent",
     "ConsentStatus",
+    "ConversionKind",
     "CustomFieldDefinition",
     "CustomFieldType",
+    "DecisionKind",
     "Development",
     "DevelopmentPhase",
     "Direction",
@@ -61,6 +71,8 @@ __all__ = [
     "InteractionChannel",
     "Lead",
     "LeadAssignment",
+    "LeadConversion",
+    "LeadForm",
     "LeadInterest",
     "LeadStageHistory",
     "LeadStatus",
@@ -79,6 +91,8 @@ __all__ = [
     "RefreshToken",
     "RejectedEvent",
     "Role",
+    "RoutingDecisionRecord",
+    "RuleSetVersion",
     "Stage",
     "StageKind",
     "StageTransition",

@@ -124,6 +124,14 @@ class PersonRepository(Repository[Person]):
             return []
         return list(await self.all(self.select().where(Person.id.in_(ids)).order_by(Person.created_at)))
 
+    async def holding(self, kind: IdentityKind, match_key: str) -> Person | None:
+        """The oldest living person holding this exact identity (a visitor's tracking id, say)."""
+        by_identity = select(PersonIdentity.person_id).where(
+            PersonIdentity.kind == kind, PersonIdentity.match_key == match_key
+        )
+        stmt = self.select().where(Person.id.in_(by_identity)).order_by(Person.created_at).limit(1)
+        return (await self.session.scalars(stmt)).first()
+
     async def matching(self, keys: MatchKeys) -> list[Person]:
         if not keys:
             return []

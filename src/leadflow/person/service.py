@@ -160,6 +160,11 @@ async def find_people_by_identity(
     return await PersonRepository(session).matching(keys)
 
 
+async def find_visitor(session: AsyncSession, scope: Scope, *, tracking_id: str) -> Person | None:
+    """The person a site visitor (t.js tracking id) was tied to by a form, an identify call or a chat."""
+    return await PersonRepository(session).holding(IdentityKind.TRACKING_ID, tracking_id)
+
+
 def _leniently(parser: Callable[[str], IdentityValue], raw: str | None) -> list[IdentityValue]:
     if raw is None:
         return []
@@ -294,6 +299,24 @@ async def _replace_set(
             session.add(identity)
         if identity.is_primary is not (position == 0):
             identity.is_primary = position == 0
+
+
+async def attach_identity(session: AsyncSession, scope: Scope, *, person: Person, identity: IdentityValue) -> bool:
+    """Give the person one more way to be recognised (a new e-mail from a form, a visitor's tracking id); nothing
+    when they already have it. True when added."""
+    held = await IdentityRepository(session).of_person(person.id)
+    if any((row.kind, row.match_key) == (identity.kind, identity.match_key) for row in held):
+        return False
+    session.add(
+        PersonIdentity(
+            person_id=person.id,
+            kind=identity.kind,
+            value=identity.value,
+            match_key=identity.match_key,
+            is_primary=not any(row.kind == identity.kind for row in held),
+        )
+    )
+    return True
 
 
 async def delete_person(session: AsyncSession, scope: Scope, *, person_id: uuid.UUID) -> None:

@@ -135,6 +135,29 @@ def merge_attribution(page: Attribution, campaign: Mapping[str, str] | None) -> 
     return _with_channel(dataclasses.replace(page, **overrides)) if overrides else page
 
 
+def attribution_from_fields(fields: Mapping[str, object]) -> Attribution:
+    """A touch sent as named fields (a form's hidden fields, t.js's stored touch): the landing page's query string
+    first, then each named UTM value or click id over it."""
+    landing = fields.get("landing_page") or fields.get("page_url")
+    found = attribution_from_url(landing if isinstance(landing, str) else "", _text_field(fields, "referrer"))
+    overrides = {
+        name: value
+        for name in (*UTM_FIELDS, *CLICK_ID_FIELDS)
+        if (value := _clean(fields.get(name), MAX_VALUE_LENGTH)) is not None
+    }
+    return _with_channel(dataclasses.replace(found, **overrides)) if overrides else found
+
+
+def touch_values(attribution: Attribution) -> dict[str, str]:
+    """A touch as the lead keeps it: the fields that have a value, the channel included."""
+    return {key: value for key, value in dataclasses.asdict(attribution).items() if value is not None}
+
+
+def _text_field(fields: Mapping[str, object], name: str) -> str | None:
+    value = fields.get(name)
+    return value if isinstance(value, str) else None
+
+
 def device_from_user_agent(ua: str | None) -> Device:
     """Device type, browser and OS from a User-Agent header; anything unreadable is ``unknown``/None."""
     text = _clean(ua, MAX_USER_AGENT_LENGTH)

@@ -129,6 +129,14 @@ async def find_property_by_reference(session: AsyncSession, scope: Scope, *, ref
     return await PropertyRepository(session).by_reference(normalize_reference(reference))
 
 
+async def listing_broker_of(session: AsyncSession, scope: Scope, *, property_id: uuid.UUID | None) -> uuid.UUID | None:
+    """The broker who took the listing (captador): the roleta gives them leads for their own property first."""
+    if property_id is None:
+        return None
+    prop = await PropertyRepository(session).get(property_id)
+    return prop.listing_broker_id if prop is not None else None
+
+
 async def list_properties(
     session: AsyncSession,
     scope: Scope,

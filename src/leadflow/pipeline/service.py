@@ -1,0 +1,409 @@
+"""The pipeline's use cases: a conversion from the event log becomes a lead (or a re-conversion of an open one),
+enriched, identified, tagged and scored by the tenant's rules and routed by the roleta, with every decision kept.
+
+One handler runs the stages in one transaction (enrich → identify → rules → route): a lead is either not there
+yet or complete with its owner, its conversion and its explanation. Each stage's result is stored — the
+conversion's touches and enrichment, the person's identities, the rule decisions and the roleta's trace — so the
+"why" is always readable and a replay can compare.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadflow.activity.schemas import InteractionCreate
+from leadflow.activity.service import log_interaction
+from leadflow.bus.outbox import enqueue
+from leadflow.capture.repository import FormRepository
+from leadflow.kit.scope import Scope
+from leadflow.kit.time import utcnow
+from leadflow.lead.events import lead_facts
+from leadflow.lead.funnel import default_pipeline, load_funnel
+from leadflow.lead.rules import first_open_stage
+from leadflow.lead.schemas import LeadCreate, Touch
+from leadflow.lead.service import create_lead, get_lead, hand_over
+from leadflow.models import (
+    Direction,
+    Event,
+    IdentityKind,
+    InteractionChannel,
+    Lead,
+    LeadConversion,
+    LeadForm,
+    Person,
+    Pipeline,
+    RoutingDecisionRecord,
+    Stage,
+    Temperature,
+    Tenant,
+)
+from leadflow.models.pipeline import ConversionKind, DecisionKind
+from leadflow.person.identities import IdentityValue, email_identity, phone_identity
+from leadflow.person.schemas import PersonCreate
+from leadflow.person.service import attach_identity, create_person, find_people_by_identity, find_visitor
+from leadflow.pipeline.enrich import touch_values
+from leadflow.pipeline.events import LeadReconverted, LeadSlaDue, RoutingNotice
+from leadflow.pipeline.intake import Submission, read_submission
+from leadflow.pipeline.repository import (
+    ConversionRepository,
+    DecisionRepository,
+    LoggedEventRepository,
+    PipelineLookup,
+)
+from leadflow.pipeline.routing import decide, load_roster, record_decision, routing_request
+from leadflow.pipeline.rules import RuleSet, RulesOutcome, run_rules
+from leadflow.pipeline.rulesets import active_rule_set
+from leadflow.property.service import listing_broker_of
+
+log = structlog.get_logger("leadflow.pipeline")
+DEFAULT_TIME_ZONE = "America/Sao_Paulo"
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where the rules put a new lead."""
+
+    pipeline: Pipeline
+    stage: Stage
+    temperature: Temperature | None
+
+
+async def process_conversion(
+    session: AsyncSession, scope: Scope, *, event_id: uuid.UUID, now: datetime | None = None
+) -> LeadConversion | None:
+    """Turn one logged conversion into a lead; a second delivery of the same event changes nothing."""
+    conversions = ConversionRepository(session)
+    if (done := await conversions.of_event(event_id)) is not None:
+        return done
+    event = await LoggedEventRepository(session).get(event_id)
+    if event is None:
+        log.warning("pipeline.conversion_event_missing", event_id=str(event_id))
+        return None
+    moment = now or utcnow()
+    submission = read_submission(event)
+    form = await FormRepository(session).by_key(submission.form_key) if submission.form_key else None
+    person = await identify(session, scope, submission)
+    pipeline = await _pipeline_of(session, scope, form)
+    open_lead = await PipelineLookup(session).open_lead(person.id, pipeline.id)
+    if open_lead is not None:
+        return await _reconvert(session, scope, open_lead, event, submission, form, now=moment)
+    return await _convert(session, scope, person, event, submission, form, pipeline, now=moment)
+
+
+# Identify
+
+
+async def identify(session: AsyncSession, scope: Scope, submission: Submission) -> Person:
+    """The person behind a conversion: by phone or e-mail (ninth digit either way), else by the visitor's tracking
+    id, else a new person. The visitor's tracking id and any new contact join the person, so their anonymous
+    history and later visits show on the same timeline."""
+    contact = submission.contact
+    known = await find_people_by_identity(session, scope, phone=contact.phone, email=contact.email)
+    person = known[0] if known else None
+    if person is None and submission.tracking_id:
+        person = await find_visitor(session, scope, tracking_id=submission.tracking_id)
+    if person is None:
+        data = PersonCreate(
+            name=submission.display_name,
+            emails=[contact.email] if contact.email else [],
+            phones=[contact.phone] if contact.phone else [],
+        )
+        person = await create_person(session, scope, data=data)
+    for identity in _identities_of(submission):
+        await attach_identity(session, scope, person=person, identity=identity)
+    return person
+
+
+async def link_visitor(session: AsyncSession, scope: Scope, *, event: Event) -> Person | None:
+    """An identify call with a known e-mail or phone ties the visitor's tracking id to that person."""
+    traits = _traits(event)
+    if not event.tracking_id or not (traits.get("email") or traits.get("phone")):
+        return None
+    known = await find_people_by_identity(session, scope, phone=traits.get("phone"), email=traits.get("email"))
+    if not known:
+        return None
+    tracking = IdentityValue(IdentityKind.TRACKING_ID, event.tracking_id, event.tracking_id)
+    await attach_identity(session, scope, person=known[0], identity=tracking)
+    return known[0]
+
+
+def _traits(event: Event) -> dict[str, str]:
+    traits = event.payload.get("traits") if isinstance(event.payload, dict) else None
+    if not isinstance(traits, dict):
+        context = event.payload.get("context") if isinstance(event.payload, dict) else None
+        traits = context.get("traits") if isinstance(context, dict) else None
+    if not isinstance(traits, dict):
+        return {}
+    return {key: value for key in ("email", "phone") if isinstance(value := traits.get(key), str)}
+
+
+def _identities_of(submission: Submission) -> list[IdentityValue]:
+    found = []
+    if submission.contact.email:
+        found.append(email_identity(submission.contact.email))
+    if submission.contact.phone:
+        found.append(phone_identity(submission.contact.phone))
+    if submission.tracking_id:
+        found.append(IdentityValue(IdentityKind.TRACKING_ID, submission.tracking_id, submission.tracking_id))
+    return found
+
+
+# Converting
+
+
+async def _convert(
+    session: AsyncSession,
+    scope: Scope,
+    person: Person,
+    event: Event,
+    submission: Submission,
+    form: LeadForm | None,
+    pipeline: Pipeline,
+    *,
+    now: datetime,
+) -> LeadConversion:
+    time_zone = await tenant_time_zone(session, scope)
+    rule_set = await active_rule_set(session)
+    facts = conversion_facts(submission, form)
+    outcome = run_rules(rule_set, facts, now=now, tz=time_zone)
+    placement = await _placement(session, scope, pipeline, outcome)
+    lead = await create_lead(session, scope, data=_new_lead(person, submission, form, placement, outcome))
+    conversion = _record_conversion(session, lead, event, submission, form, ConversionKind.CREATED)
+    if submission.message:
+        await _log_message(session, scope, lead, submission, form)
+    team_id = form.team_id if form else None
+    await route_new_lead(
+        session, scope, lead, outcome, facts, team_id=team_id, event_id=event.id, now=now, tz=time_zone
+    )
+    for target in outcome.notify:
+        enqueue(session, RoutingNotice(tenant_id=lead.tenant_id, payload={**lead_facts(lead), "notify": target}))
+    return conversion
+
+
+async def route_new_lead(
+    session: AsyncSession,
+    scope: Scope,
+    lead: Lead,
+    outcome: RulesOutcome,
+    facts: dict[str, Any],
+    *,
+    team_id: uuid.UUID | None,
+    event_id: uuid.UUID | None,
+    now: datetime,
+    tz: str,
+) -> None:
+    """Run the roleta of the team the lead is for, store the decision and hand the lead over (one assignment, one
+    ``lead.assigned``, even when nobody was available: then it waits in the team's queue); start its SLA clock."""
+    captador = await listing_broker_of(session, scope, property_id=lead.property_id)
+    roster = await load_roster(session, team_id, now=now, tz=tz, listing_broker_id=captador) if team_id else None
+    if roster is None:
+        record_decision(
+            session,
+            lead,
+            kind=DecisionKind.NEW_LEAD,
+            decision=None,
+            outcome=outcome,
+            team_id=None,
+            event_id=event_id,
+            why="the lead has no team: it waits in the unassigned inbox",
+        )
+        return
+    decision = decide(roster, routing_request(lead, outcome, facts, captador), now=now, tz=tz)
+    record = record_decision(
+        session,
+        lead,
+        kind=DecisionKind.NEW_LEAD,
+        decision=decision,
+        outcome=outcome,
+        team_id=team_id,
+        event_id=event_id,
+    )
+    await session.flush()
+    explanation = {"routing_decision_id": str(record.id), "why": decision.why, "step": str(decision.step)}
+    hand_over(
+        session, scope, lead, owner_id=decision.assignee_id, team_id=team_id, reason="roleta", explanation=explanation
+    )
+    if decision.assignee_id is None:
+        return
+    start_sla_clock(session, lead, minutes=outcome.sla_minutes or roster.team.sla_minutes, now=now)
+
+
+def start_sla_clock(session: AsyncSession, lead: Lead, *, minutes: int, now: datetime) -> None:
+    """The owner has ``minutes`` to answer; a timer message comes due then and re-routes if nobody did."""
+    lead.first_response_due_at = now + timedelta(minutes=minutes)
+    payload = {**lead_facts(lead), "due_at": lead.first_response_due_at.isoformat()}
+    enqueue(session, LeadSlaDue(tenant_id=lead.tenant_id, payload=payload), available_at=lead.first_response_due_at)
+
+
+async def _reconvert(
+    session: AsyncSession,
+    scope: Scope,
+    lead: Lead,
+    event: Event,
+    submission: Submission,
+    form: LeadForm | None,
+    *,
+    now: datetime,
+) -> LeadConversion:
+    """The same person asked again while their lead is open: no duplicate lead; the new touch is kept on its own
+    conversion and as the lead's last touch, and the owner is told (lead.reconverted)."""
+    conversion = _record_conversion(session, lead, event, submission, form, ConversionKind.RECONVERTED)
+    lead.last_touch = touch_values(submission.last_touch)
+    if submission.message:
+        await _log_message(session, scope, lead, submission, form)
+    await session.flush()
+    payload = {**lead_facts(lead), "event_id": str(event.id), "form_key": submission.form_key}
+    enqueue(session, LeadReconverted(tenant_id=lead.tenant_id, payload=payload))
+    return conversion
+
+
+def conversion_facts(submission: Submission, form: LeadForm | None) -> dict[str, Any]:
+    """What rules may test: the enriched event and the lead-to-be (``event.utm_source``, ``lead.channel`` …)."""
+    first = touch_values(submission.first_touch)
+    event = {
+        **first,
+        "form_key": submission.form_key,
+        "channel": submission.first_touch.channel,
+        "last_touch_channel": submission.last_touch.channel,
+        "click_ids": sorted(submission.first_touch.click_ids),
+        "device_type": submission.device.device_type.value,
+        "browser": submission.device.browser,
+        "os": submission.device.os,
+        "has_phone": submission.contact.phone is not None,
+        "has_email": submission.contact.email is not None,
+        "message": submission.message,
+        "fields": submission.extra,
+    }
+    lead = {
+        "source": _source(submission, form),
+        "channel": submission.first_touch.channel,
+        "form_key": submission.form_key,
+        "property_id": str(form.property_id) if form and form.property_id else None,
+        "development_id": str(form.development_id) if form and form.development_id else None,
+        **{key: value for key, value in submission.extra.items() if key in INTEREST_FIELDS},
+    }
+    return {"event": event, "lead": lead}
+
+
+INTEREST_FIELDS = frozenset({"purpose", "region", "neighbourhood", "city", "property_type"})
+
+
+def _source(submission: Submission, form: LeadForm | None) -> str:
+    return submission.first_touch.utm_source or (form.source if form else None) or "site"
+
+
+def _new_lead(
+    person: Person, submission: Submission, form: LeadForm | None, placement: Placement, outcome: RulesOutcome
+) -> LeadCreate:
+    return LeadCreate(
+        person_id=person.id,
+        pipeline_id=placement.pipeline.id,
+        stage_id=placement.stage.id,
+        title=f"{form.name if form else 'Formulário do site'}: {submission.display_name}"[:200],
+        temperature=placement.temperature,
+        score=max(0, min(100, outcome.score_delta)),
+        tags=outcome.tags,
+        source=_source(submission, form)[:60],
+        channel=submission.first_touch.channel,
+        first_touch=Touch.model_validate(_touch(submission.first_touch)),
+        last_touch=Touch.model_validate(_touch(submission.last_touch)),
+        property_id=form.property_id if form else None,
+        development_id=form.development_id if form else None,
+    )
+
+
+def _touch(attribution: Any) -> dict[str, Any]:
+    values = touch_values(attribution)
+    values.pop("referrer_host", None)
+    return values
+
+
+def _record_conversion(
+    session: AsyncSession,
+    lead: Lead,
+    event: Event,
+    submission: Submission,
+    form: LeadForm | None,
+    kind: ConversionKind,
+) -> LeadConversion:
+    device = submission.device
+    conversion = LeadConversion(
+        lead_id=lead.id,
+        event_id=event.id,
+        kind=kind,
+        occurred_at=event.occurred_at,
+        form_key=submission.form_key,
+        source=_source(submission, form)[:60],
+        channel=submission.first_touch.channel,
+        attribution={"first_touch": _touch(submission.first_touch), "last_touch": _touch(submission.last_touch)},
+        enrichment={
+            "device": {"type": device.device_type.value, "browser": device.browser, "os": device.os},
+            "contact_problems": [{"field": p.field, "message": p.message} for p in submission.contact.problems],
+            "tracking_id": submission.tracking_id,
+        },
+    )
+    session.add(conversion)
+    return conversion
+
+
+async def _log_message(
+    session: AsyncSession, scope: Scope, lead: Lead, submission: Submission, form: LeadForm | None
+) -> None:
+    await session.flush()
+    await log_interaction(
+        session,
+        scope,
+        data=InteractionCreate(
+            lead_id=lead.id,
+            channel=InteractionChannel.NOTE,
+            direction=Direction.INBOUND,
+            subject=(f"Mensagem do formulário {form.name}" if form else "Mensagem do formulário do site")[:200],
+            body=submission.message,
+        ),
+    )
+
+
+async def _pipeline_of(session: AsyncSession, scope: Scope, form: LeadForm | None) -> Pipeline:
+    if form is not None and form.pipeline_id is not None:
+        pipeline = await PipelineLookup(session).pipeline(form.pipeline_id)
+        if pipeline is not None:
+            return pipeline
+    return await default_pipeline(session, scope)
+
+
+async def _placement(session: AsyncSession, scope: Scope, pipeline: Pipeline, outcome: RulesOutcome) -> Placement:
+    """The rules' `set` action names a pipeline and stage by name; a name that is not there keeps the default."""
+    settings = outcome.settings
+    lookup = PipelineLookup(session)
+    if settings.pipeline and (named := await lookup.pipeline_named(settings.pipeline)) is not None:
+        pipeline = named
+    funnel = await load_funnel(session, pipeline)
+    stage = next(
+        (s for s in funnel.stages.values() if settings.stage and s.name == settings.stage and s.is_active), None
+    )
+    stage = stage or first_open_stage(funnel.stages.values())
+    if stage is None:
+        raise LookupError(f"pipeline {pipeline.name} has no open stage")
+    temperature = Temperature(settings.temperature) if settings.temperature in set(Temperature) else None
+    return Placement(pipeline=pipeline, stage=stage, temperature=temperature)
+
+
+async def tenant_time_zone(session: AsyncSession, scope: Scope) -> str:
+    tenant = await session.get(Tenant, scope.tenant_id)
+    return tenant.time_zone if tenant is not None else DEFAULT_TIME_ZONE
+
+
+async def routing_of_lead(session: AsyncSession, scope: Scope, *, lead_id: uuid.UUID) -> list[RoutingDecisionRecord]:
+    """Why the lead is with whom: every decision on it, oldest first (404 for a lead the actor cannot see)."""
+    lead = await get_lead(session, scope, lead_id=lead_id)
+    return list(await DecisionRepository(session).of_lead(lead.id))
+
+
+def preview_rules(rule_set: RuleSet, facts: dict[str, Any], *, now: datetime, tz: str) -> RulesOutcome:
+    return run_rules(rule_set, facts, now=now, tz=tz)
