@@ -400,12 +400,18 @@ def _report_backend(backend: str, url: str, port: int, pid: int, key: str, hello
         f"({single['events']:,} acknowledged in the window); {single['sent'] / max(groups, 1):.1f} requests "
         f"per transaction; server CPU {(after[2] - before[2]) / single['sent'] * 1e6:,.0f} us per event"
     )
+    start = _metric(port, "leadflow_ingest_transactions_total"), _cpu_seconds(pid)
     steady = _load(_spec(port, "/v1/track", "steady", key, mode="open", rate=RATE))
+    end = _metric(port, "leadflow_ingest_transactions_total"), _cpu_seconds(pid)
     p50, p99 = _ms(steady["latencies"], 50), _ms(steady["latencies"], 99)
     print(f"(b) POST /v1/track at {RATE:,.0f} events/s open loop for {SECONDS:.0f} s")
     print(
         f"      p50 {p50:.2f} ms  p99 {p99:.2f} ms  max {max(steady['latencies']) * 1000:.1f} ms"
         f"   target p99 <= {TARGET_P99_MS:.0f} ms ({_verdict(p99 <= TARGET_P99_MS)})   errors {steady['errors']}"
+    )
+    print(
+        f"      {steady['sent'] / max(end[0] - start[0], 1):.1f} requests per transaction;"
+        f" server CPU {(end[1] - start[1]) / steady['sent'] * 1e6:,.0f} us per event"
     )
     before_batch, cpu_before = _stored_events(url), _cpu_seconds(pid)
     batch = _load(_spec(port, "/v1/batch", "batch", key, batch=BATCH_SIZE, connections=BATCH_CONNECTIONS))

@@ -47,8 +47,10 @@ class Ledger:
         return [f"stored {item}" for item in items]
 
 
-def group_commit(ledger: Ledger, **bounds: int) -> GroupCommit[str, tuple[str, list[str]], str, str]:
-    return GroupCommit(begin=ledger.begin, write=ledger.write, **bounds)
+def group_commit(
+    ledger: Ledger, *, max_weight: int = 5000, max_waiting: int = 200_000
+) -> GroupCommit[str, tuple[str, list[str]], str, str]:
+    return GroupCommit(begin=ledger.begin, write=ledger.write, max_weight=max_weight, max_waiting=max_waiting)
 
 
 async def submit_all(
