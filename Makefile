@@ -55,7 +55,7 @@ chromium:  ## Debian's Chromium for the browser test (tests/browser), installed 
 	}
 
 bench: install  ## performance figures (printed, not asserted)
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache

@@ -8,36 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import httpx
+from _serving import LEADFLOW, leadflow_served
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "2000"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _wait_ready(base: str) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(200):
-            try:
-                if (await client.get(f"{base}/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.05)
-    raise SystemExit("server did not become ready")
 
 
 async def _run(base: str) -> None:
@@ -64,19 +44,11 @@ async def _run(base: str) -> None:
 
 
 def main() -> None:
-    port = _free_port()
     with tempfile.TemporaryDirectory() as data_dir:
-        env = {**os.environ, "LEADFLOW_DATA_DIR": data_dir, "LEADFLOW_LOG_LEVEL": "WARNING", "LEADFLOW_PORT": str(port)}
-        leadflow = str(Path(sys.executable).with_name("leadflow"))
-        subprocess.run([leadflow, "demo", "--no-serve"], env=env, check=True, capture_output=True)
-        server = subprocess.Popen([leadflow, "serve", "--port", str(port)], env=env)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            asyncio.run(_wait_ready(base))
+        env = {**os.environ, "LEADFLOW_DATA_DIR": data_dir, "LEADFLOW_LOG_LEVEL": "WARNING"}
+        subprocess.run([LEADFLOW, "demo", "--no-serve"], env=env, check=True, capture_output=True)
+        with leadflow_served(env) as base:
             asyncio.run(_run(base))
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -14,17 +14,14 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
+from _serving import leadflow_served
 from sqlalchemy import insert, select, text
 
 from leadflow.demo.crm import SMALL
@@ -40,12 +37,6 @@ from leadflow.models.person import phone_tail
 
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "200"))
 CAMPAIGNS = [f"campanha-{n}" for n in range(40)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _tenant_rows(db: Database) -> tuple[Any, list[Any], list[Any]]:
@@ -189,28 +180,14 @@ def main() -> None:
         print(f"crm_list: {count:,} leads on {url.split('://')[0]}")
         upgrade(url)  # Alembic runs its own event loop: outside ours
         asyncio.run(_prepare(url, count))
-        port = _free_port()
         env = {
             **os.environ,
             "LEADFLOW_DATA_DIR": data_dir,
             "LEADFLOW_DATABASE_URL": url,
             "LEADFLOW_LOG_LEVEL": "WARNING",
         }
-        server = subprocess.Popen(
-            [str(Path(sys.executable).with_name("leadflow")), "serve", "--port", str(port)], env=env
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            for _ in range(200):
-                try:
-                    if httpx.get(f"{base}/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.05)
+        with leadflow_served(env) as base:
             asyncio.run(_measure(base))
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
 
 
 if __name__ == "__main__":

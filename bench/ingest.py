@@ -41,6 +41,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from _serving import free_port, serving
+
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
 BATCH_CONNECTIONS = int(os.environ.get("BENCH_BATCH_CONNECTIONS", "8"))
@@ -51,7 +53,6 @@ DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/"
 TENANT = "bench"
 HOST_HEADER = f"{TENANT}.localhost"
 TARGET_SINGLE, TARGET_P99_MS, TARGET_BATCH = 4000, 30.0, 30000
-
 
 # ---------------------------------------------------------------- load generator (its own process)
 
@@ -202,40 +203,6 @@ def hello_main(port: int) -> None:
     uvicorn.run(hello_app, host="127.0.0.1", port=port, access_log=False, proxy_headers=True, log_level="warning")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_listening(port: int, server: subprocess.Popen[bytes]) -> None:
-    for _ in range(400):
-        if server.poll() is not None:
-            raise SystemExit(f"the server exited with {server.returncode}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise SystemExit("the server did not start listening")
-
-
-@contextmanager
-def _serving(command: list[str], port: int, env: dict[str, str]) -> Iterator[int]:
-    """Run a server until the block ends; yields its pid. Its output goes to a file, shown if it fails."""
-    with tempfile.TemporaryFile() as output:
-        server = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-        try:
-            _wait_listening(port, server)
-            yield server.pid
-        except BaseException:
-            output.seek(0)
-            sys.stderr.write(output.read().decode(errors="replace")[-4000:])
-            raise
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
-
-
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc; NaN elsewhere)."""
     try:
@@ -350,9 +317,9 @@ def _verdict(ok: bool) -> str:
 
 
 def measure_hello() -> float:
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, str(Path(__file__).resolve()), "--hello", str(port)]
-    with _serving(command, port, dict(os.environ)):
+    with serving(command, port, dict(os.environ)):
         result = _load(_spec(port, "/v1/track", "hello"))
     rate = result["requests"] / result["seconds"]
     print(f"(d) bare ASGI hello-world, uvicorn with the flags of `leadflow serve`, {CONNECTIONS} connections")
@@ -374,9 +341,9 @@ def measure_backend(backend: str, postgres_url: str | None, hello: float) -> Non
         _leadflow("migrate", env=env)
         _leadflow("tenants", "create", TENANT, "Bench Imóveis", env=env)
         key = _leadflow("keys", "create", "--tenant", TENANT, "--name", "bench", "--kind", "write", env=env)
-        port = _free_port()
+        port = free_port()
         command = [str(Path(sys.executable).with_name("leadflow")), "serve", "--port", str(port)]
-        with _serving(command, port, env) as pid:
+        with serving(command, port, env) as pid:
             _report_backend(backend, url, port, pid, key, hello)
 
 

@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
+from _serving import leadflow_served
 from sqlalchemy import select
 
 from leadflow.demo.crm import SMALL
@@ -35,12 +33,6 @@ from leadflow.models import LeadAssignment, LeadConversion, Tenant
 RATE = float(os.environ.get("BENCH_RATE", "20"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
 HOST = "demo.localhost"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _fresh_postgres(admin_url: str) -> str:
@@ -123,7 +115,6 @@ async def _latencies(url: str, acked: list[tuple[uuid.UUID, datetime]]) -> tuple
 def _run(label: str, url: str, data_dir: str) -> None:
     upgrade(url)
     asyncio.run(_seed(url))
-    port = _free_port()
     env = {
         **os.environ,
         "LEADFLOW_DATA_DIR": data_dir,
@@ -133,20 +124,9 @@ def _run(label: str, url: str, data_dir: str) -> None:
         "LEADFLOW_FORM_POSTS_PER_IP_PER_MINUTE": "1000000",
         "LEADFLOW_FORM_POSTS_PER_FORM_PER_MINUTE": "1000000",
     }
-    server = subprocess.Popen([str(Path(sys.executable).with_name("leadflow")), "serve", "--port", str(port)], env=env)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
+    with leadflow_served(env) as base:
         acked = asyncio.run(_submit_all(base))
         latencies, missing = asyncio.run(_latencies(url, acked))
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     if len(latencies) < 2:
         print(f"  {label}: {len(acked)} submits acknowledged, only {len(latencies)} leads assigned")
         return

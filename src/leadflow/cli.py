@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -17,6 +17,7 @@ from leadflow.config import Settings, get_settings
 from leadflow.kit.db import Database, create_engine
 from leadflow.kit.migrate import upgrade
 from leadflow.kit.scope import Scope
+from leadflow.kit.time import as_utc
 from leadflow.lead.funnel import ensure_default_pipelines
 from leadflow.models import ApiKeyKind, Role
 from leadflow.pipeline.schemas import ReplayReport, ReplayRequest
@@ -288,4 +289,4 @@ def _moment(text: str | None, option: str) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(f"not an ISO 8601 date or moment: {text!r}", param_hint=option) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return as_utc(moment)

@@ -2,7 +2,7 @@
 
 Each scenario publishes probes, starts ``python -m leadflow worker`` with ``LEADFLOW_CRASH_AT=<point>`` until it
 kills itself there, checks the database shows the crash where it was meant to be, then restarts the worker
-without the crash point and checks the outcome. Semantics under test (docs/bus.md):
+without the crash point and checks the outcome. Semantics under test (docs/capture/bus.md):
 
 - every message ends ``done``: delivery is at least once;
 - every (message, handler) database effect exists exactly once: it commits with its ``handler_runs`` row;

@@ -67,6 +67,15 @@ class TestAFormBecomesARoutedLead:
         skipped = {c["name"]: c["skipped_because"] for c in team_step["considered"]}
         assert skipped == {"Ana Corretora": None, "Bruno Corretor": None, "Gerente Vendas": "reserved_for_escalation"}
 
+    async def test_the_visitors_message_is_logged_on_the_lead_as_written(
+        self, anonymous: httpx.AsyncClient, as_owner: httpx.AsyncClient, sales: SalesTeam, worker: Dispatcher
+    ) -> None:
+        await anonymous.post("/v1/forms/contato", json={**FORM, "message": "Bom dia!\nPrefiro contato à tarde."})
+        await drain(worker)
+        [lead] = await _leads(as_owner)
+        [note] = (await as_owner.get("/v1/interactions", params={"lead_id": lead["id"]})).json()["items"]
+        assert (note["direction"], note["body"]) == ("inbound", "Bom dia!\nPrefiro contato à tarde.")
+
     async def test_brokers_take_turns(
         self, anonymous: httpx.AsyncClient, as_owner: httpx.AsyncClient, sales: SalesTeam, worker: Dispatcher
     ) -> None:

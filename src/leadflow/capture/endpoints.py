@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
 
 from leadflow.auth.dependencies import Manager
 from leadflow.capture import service
-from leadflow.capture.auth import authenticate_write_key, origin_allowed, presented_key
+from leadflow.capture.auth import authenticate_write_key, presented_key
+from leadflow.capture.cors import cors_headers, preflight
 from leadflow.capture.parsing import MAX_BODY_BYTES, NotJson, parse_json
 from leadflow.capture.schemas import EventRead, IngestResult, RejectedEventRead
 from leadflow.kit.errors import PayloadTooLarge
@@ -70,18 +71,9 @@ async def _collect(request: Request, tenant: CurrentTenant, single_type: str | N
         await service.reject_body(
             session, scope, log=log, arrival=arrival, raw=raw, failure_type=failure_type, message=batch
         )
-        raise service.InvalidBody(batch, headers=_cors_headers(request))
+        raise service.InvalidBody(batch, headers=cors_headers(request))
     result = await service.ingest(session, scope, log=log, batch=batch, arrival=arrival)
-    return Response(
-        result.model_dump_json(by_alias=True), media_type="application/json", headers=_cors_headers(request)
-    )
-
-
-def _cors_headers(request: Request) -> dict[str, str]:
-    origin = request.headers.get("origin")
-    if origin is None:
-        return {}
-    return {"Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true", "Vary": "Origin"}
+    return Response(result.model_dump_json(by_alias=True), media_type="application/json", headers=cors_headers(request))
 
 
 @router.post(
@@ -114,22 +106,8 @@ for _type in SINGLE_TYPES:
     )
 
 
-async def _preflight(request: Request, tenant: CurrentTenant, session: DbSession) -> Response:
-    """CORS preflight: allowed when a live write key of this host lists the origin."""
-    origin = request.headers.get("origin")
-    if origin is None or not await origin_allowed(session, origin):
-        return Response(status_code=status.HTTP_204_NO_CONTENT)
-    headers = {
-        **_cors_headers(request),
-        "Access-Control-Allow-Methods": "POST, OPTIONS",
-        "Access-Control-Allow-Headers": "Authorization, Content-Type",
-        "Access-Control-Max-Age": "600",
-    }
-    return Response(status_code=status.HTTP_204_NO_CONTENT, headers=headers)
-
-
 for _path in ("batch", *SINGLE_TYPES):
-    router.add_api_route(f"/{_path}", _preflight, methods=["OPTIONS"], include_in_schema=False)
+    router.add_api_route(f"/{_path}", preflight, methods=["OPTIONS"], include_in_schema=False)
 
 
 @router.get("/events", tags=["capture"], summary="Events received, newest first")

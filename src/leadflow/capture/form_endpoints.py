@@ -13,11 +13,13 @@ from fastapi.responses import RedirectResponse
 from leadflow.auth.dependencies import Manager
 from leadflow.capture import forms
 from leadflow.capture.auth import origin_allowed
+from leadflow.capture.cors import cors_headers, preflight
 from leadflow.capture.schemas import FORM_KEY_PATTERN, FormAccepted, FormCreate, FormRead, FormUpdate
 from leadflow.config import Settings
 from leadflow.kit.errors import BadRequest, Forbidden, TooManyRequests, UnsupportedMediaType
 from leadflow.kit.ratelimit import Counter
 from leadflow.kit.schemas import Page
+from leadflow.kit.scope import get_scope
 from leadflow.kit.time import utcnow
 from leadflow.kit.web import DbSession, UnitOfWorkRoute, request_info
 from leadflow.tenant.dependencies import CurrentTenant
@@ -71,7 +73,8 @@ async def submit_form(form_key: FormKey, request: Request, tenant: CurrentTenant
     await _throttle(request.app.state.counter, request.app.state.settings, tenant.slug, form_key, info["ip"])
     html, fields = await _read_fields(request)
     visit = forms.Visit(received_at=utcnow(), ip=info["ip"], user_agent=info["user_agent"])
-    scope = session.info["scope"]
+    scope = get_scope(session.sync_session)  # the host's tenant, anonymous (set by CurrentTenant)
+    assert scope is not None
     try:
         submitted = await forms.submit(session, scope, form_key=form_key, fields=fields, visit=visit)
     except forms.SpamSubmission:  # the rejected row commits with the answer; the bot sees what a person sees
@@ -80,20 +83,7 @@ async def submit_form(form_key: FormKey, request: Request, tenant: CurrentTenant
     return _answer(html, request, submitted.form.thank_you_url, body)
 
 
-async def _preflight(form_key: FormKey, request: Request, tenant: CurrentTenant, session: DbSession) -> Response:
-    origin = request.headers.get("origin")
-    if origin is None or not await origin_allowed(session, origin):
-        return Response(status_code=status.HTTP_204_NO_CONTENT)
-    headers = {
-        **_cors(request),
-        "Access-Control-Allow-Methods": "POST, OPTIONS",
-        "Access-Control-Allow-Headers": "Content-Type",
-        "Access-Control-Max-Age": "600",
-    }
-    return Response(status_code=status.HTTP_204_NO_CONTENT, headers=headers)
-
-
-router.add_api_route("/forms/{form_key}", _preflight, methods=["OPTIONS"], include_in_schema=False)
+router.add_api_route("/forms/{form_key}", preflight, methods=["OPTIONS"], include_in_schema=False)
 
 
 def _same_site(origin: str, request: Request) -> bool:
@@ -131,18 +121,13 @@ async def _read_fields(request: Request) -> tuple[bool, dict[str, str]]:
 def _answer(html: bool, request: Request, thank_you_url: str | None, body: FormAccepted) -> Response:
     if html and "application/json" not in request.headers.get("accept", ""):
         target = thank_you_url or request.headers.get("referer") or "/"
-        return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER, headers=_cors(request))
+        return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER, headers=cors_headers(request))
     return Response(
         body.model_dump_json(),
         status_code=status.HTTP_202_ACCEPTED,
         media_type="application/json",
-        headers=_cors(request),
+        headers=cors_headers(request),
     )
-
-
-def _cors(request: Request) -> dict[str, str]:
-    origin = request.headers.get("origin")
-    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
 
 
 # Managing forms

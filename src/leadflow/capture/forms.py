@@ -22,28 +22,12 @@ from leadflow.kit.errors import Conflict, NotFound, ValidationFailed
 from leadflow.kit.ids import new_id
 from leadflow.kit.scope import Scope
 from leadflow.models import EventType, FailureType, LeadForm, RejectedEvent
+from leadflow.pipeline.enrich import CLICK_ID_FIELDS, UTM_FIELDS
 
 FORM_SOURCE = "form"
 CONTACT_FIELDS = ("name", "email", "phone", "message")
-TOUCH_FIELDS = (
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "utm_id",
-    "gclid",
-    "gbraid",
-    "wbraid",
-    "fbclid",
-    "msclkid",
-    "ttclid",
-    "li_fat_id",
-    "ctwa_clid",
-    "referrer",
-    "landing_page",
-    "page_url",
-)
+# A touch as the form's hidden fields carry it: the enrich stage reads the same names.
+TOUCH_FIELDS = (*UTM_FIELDS, *CLICK_ID_FIELDS, "referrer", "landing_page", "page_url")
 HONEYPOT = "lf_hp"
 CONTROL_FIELDS = frozenset({*TOUCH_FIELDS, HONEYPOT, "lf_tracking_id", "lf_last_touch", "lf_consent", "lf_message_id"})
 LIMITS = {"name": 200, "email": 254, "phone": 40, "message": 5000}

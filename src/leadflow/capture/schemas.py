@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from leadflow.kit.schemas import InputSchema, OutputSchema
+from leadflow.kit.time import as_utc
 from leadflow.models import EventType, FailureType
 
 
@@ -48,7 +49,7 @@ class SegmentEvent(BaseModel):
         if value is None:
             return None
         try:
-            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+            return as_utc(value)
         except OverflowError as exc:
             raise ValueError("the date is out of range") from exc
 

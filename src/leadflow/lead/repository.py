@@ -55,6 +55,10 @@ class PipelineRepository(Repository[Pipeline]):
         stmt = select(Pipeline).where(Pipeline.name == name).execution_options(include_deleted=True)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def living_named(self, name: str) -> Pipeline | None:
+        """The first pipeline (in the tenant's order) with this name that is not deleted."""
+        return (await self.session.execute(self.ordered().where(Pipeline.name == name).limit(1))).scalar_one_or_none()
+
     async def default(self) -> Pipeline | None:
         stmt = self.ordered().where(Pipeline.is_default.is_(True)).limit(1)
         return (await self.session.execute(stmt)).scalar_one_or_none()

@@ -266,7 +266,7 @@ async def create_lead(session: AsyncSession, scope: Scope, *, data: LeadCreate) 
     await session.flush()
     _record_entry(session, scope, lead, from_stage_id=None, spent=None)
     if owner_id is not None or data.team_id is not None:
-        _record_assignment(session, scope, lead, from_user_id=None, reason="manual", note=None)
+        _record_assignment(session, scope, lead, from_user_id=None, reason="manual", explanation={})
     if data.interest is not None:
         InterestRepository(session).add(LeadInterest(lead_id=lead.id, **_interest_values(data.interest)))
     await session.flush()
@@ -482,25 +482,9 @@ async def assign_lead(session: AsyncSession, scope: Scope, *, lead_id: uuid.UUID
     if team_sent and data.team_id is not None:
         await _referenced(session, "team_id", data.team_id)
     team_id = data.team_id if team_sent else lead.team_id
-    _assign(session, scope, lead, owner_id=data.owner_id, team_id=team_id, reason="manual", note=data.reason)
+    explanation = {"note": data.reason} if data.reason else {}
+    hand_over(session, scope, lead, owner_id=data.owner_id, team_id=team_id, reason="manual", explanation=explanation)
     return lead
-
-
-def _assign(
-    session: AsyncSession,
-    scope: Scope,
-    lead: Lead,
-    *,
-    owner_id: uuid.UUID | None,
-    team_id: uuid.UUID | None,
-    reason: str,
-    note: str | None,
-) -> None:
-    if (lead.owner_id, lead.team_id) == (owner_id, team_id):
-        return
-    previous = lead.owner_id
-    lead.owner_id, lead.team_id = owner_id, team_id
-    _record_assignment(session, scope, lead, from_user_id=previous, reason=reason, note=note)
 
 
 def hand_over(
@@ -513,13 +497,13 @@ def hand_over(
     reason: str,
     explanation: dict[str, Any],
 ) -> bool:
-    """Give the lead to ``owner_id`` as the roleta or the SLA decided (``reason``): recorded and published like a
-    manual assignment, with the decision's explanation. False when it already was theirs."""
+    """Give the lead to ``owner_id`` (and ``team_id``): an assignment row with ``reason`` (manual, bulk, roleta,
+    sla_reroute, …) and its explanation, and a ``lead.assigned`` event. False when it already was theirs."""
     if (lead.owner_id, lead.team_id) == (owner_id, team_id):
         return False
     previous = lead.owner_id
     lead.owner_id, lead.team_id = owner_id, team_id
-    _record_assignment(session, scope, lead, from_user_id=previous, reason=reason, note=None, explanation=explanation)
+    _record_assignment(session, scope, lead, from_user_id=previous, reason=reason, explanation=explanation)
     return True
 
 
@@ -530,8 +514,7 @@ def _record_assignment(
     *,
     from_user_id: uuid.UUID | None,
     reason: str,
-    note: str | None,
-    explanation: dict[str, Any] | None = None,
+    explanation: dict[str, Any],
 ) -> None:
     session.add(
         LeadAssignment(
@@ -542,7 +525,7 @@ def _record_assignment(
             assigned_by_id=acting_user_id(scope),
             assigned_at=utcnow(),
             reason=reason,
-            explanation=explanation or ({"note": note} if note else {}),
+            explanation=explanation,
         )
     )
     facts = {**lead_facts(lead), "from_user_id": None if from_user_id is None else str(from_user_id), "reason": reason}
@@ -664,7 +647,7 @@ async def _plan_reassign(session: AsyncSession, scope: Scope, data: LeadBulk) ->
 
     def reassign(lead: Lead) -> None:
         team_id = data.team_id if team_sent else lead.team_id
-        _assign(session, scope, lead, owner_id=data.owner_id, team_id=team_id, reason="bulk", note=None)
+        hand_over(session, scope, lead, owner_id=data.owner_id, team_id=team_id, reason="bulk", explanation={})
 
     return reassign
 

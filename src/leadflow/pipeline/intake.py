@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from leadflow.capture.forms import CONTACT_FIELDS
 from leadflow.models import Event, EventType
 from leadflow.pipeline.enrich import (
     Attribution,
@@ -23,7 +24,6 @@ from leadflow.pipeline.enrich import (
     normalize_contact,
 )
 
-CONTACT_FIELDS = ("name", "email", "phone", "message")
 MAX_NAME = 200
 MAX_MESSAGE = 5000
 
@@ -98,7 +98,7 @@ def _submission(
         event_id=event.id,
         form_key=form_key,
         name=_text(fields.get("name"), MAX_NAME),
-        message=_text(fields.get("message"), MAX_MESSAGE),
+        message=_paragraphs(fields.get("message"), MAX_MESSAGE),
         contact=contact,
         tracking_id=_text(tracking_id, 255),
         first_touch=first,
@@ -116,4 +116,12 @@ def _text(value: object, limit: int = 255) -> str | None:
     if not isinstance(value, str):
         return None
     text = " ".join(value.replace("\x00", "").split())[:limit]
+    return text or None
+
+
+def _paragraphs(value: object, limit: int) -> str | None:
+    """A visitor's message keeps its line breaks (a broker reads it as written)."""
+    if not isinstance(value, str):
+        return None
+    text = value.replace("\x00", "").strip()[:limit].strip()
     return text or None

@@ -15,13 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflow.capture.repository import FormRepository
 from leadflow.kit.scope import Scope
 from leadflow.lead.repository import LeadRepository
-from leadflow.lead.service import hand_over
 from leadflow.models import Event, Lead, LeadStatus, Temperature
 from leadflow.models.pipeline import ConversionKind, DecisionKind
 from leadflow.pipeline.intake import read_submission
 from leadflow.pipeline.repository import ConversionRepository, DecisionRepository, LoggedEventRepository
 from leadflow.pipeline.roleta import RoutingState
-from leadflow.pipeline.routing import Roster, decide, load_roster, record_decision, routing_request
+from leadflow.pipeline.routing import (
+    Roster,
+    decide,
+    hand_over_as_decided,
+    load_roster,
+    record_decision,
+    routing_request,
+)
 from leadflow.pipeline.rules import RuleSet, RulesOutcome, run_rules
 from leadflow.pipeline.rulesets import active_rule_set
 from leadflow.pipeline.schemas import LeadChange, ReplayReport, ReplayRequest
@@ -162,17 +168,7 @@ async def _owner_change(
             team_id=lead.team_id,
             event_id=None,
         )
-        await session.flush()
-        explanation = {"routing_decision_id": str(record.id), "why": decision.why, "step": "replay"}
-        hand_over(
-            session,
-            scope,
-            lead,
-            owner_id=decision.assignee_id,
-            team_id=lead.team_id,
-            reason="replay",
-            explanation=explanation,
-        )
+        await hand_over_as_decided(session, scope, lead, record, reason="replay")
         if lead.first_responded_at is None:  # the new owner gets a fresh deadline, like any routed lead
             start_sla_clock(session, lead, minutes=after.sla_minutes or roster.team.sla_minutes, now=context.now)
     return change

@@ -16,7 +16,6 @@ from leadflow.models import (
     Lead,
     LeadConversion,
     LeadStatus,
-    Pipeline,
     RoutingDecisionRecord,
     RuleSetVersion,
     Team,
@@ -24,6 +23,7 @@ from leadflow.models import (
     User,
 )
 from leadflow.models.pipeline import DecisionKind
+from leadflow.pipeline.roleta import RoutingStep
 
 
 class RuleSetRepository(Repository[RuleSetVersion]):
@@ -74,7 +74,7 @@ class DecisionRepository(Repository[RoutingDecisionRecord]):
                 RoutingDecisionRecord.decided_at >= since,
                 RoutingDecisionRecord.assignee_id.is_not(None),
                 RoutingDecisionRecord.kind != DecisionKind.REPLAY,
-                RoutingDecisionRecord.step != "listing_broker",
+                RoutingDecisionRecord.step != RoutingStep.LISTING_BROKER.value,
             )
             .group_by(RoutingDecisionRecord.assignee_id)
         )
@@ -89,11 +89,8 @@ class RosterRepository:
 
     async def lock_team(self, team_id: uuid.UUID) -> Team | None:
         """The team, locked until the transaction ends on PostgreSQL, so two leads never read the same cycle."""
-        stmt = select(Team).where(Team.id == team_id, Team.deleted_at.is_(None)).with_for_update()
+        stmt = select(Team).where(Team.id == team_id).with_for_update()
         return (await self.session.scalars(stmt)).first()
-
-    async def team(self, team_id: uuid.UUID) -> Team | None:
-        return (await self.session.scalars(select(Team).where(Team.id == team_id, Team.deleted_at.is_(None)))).first()
 
     async def memberships(self, user_id: uuid.UUID) -> list[TeamMember]:
         return list((await self.session.scalars(select(TeamMember).where(TeamMember.user_id == user_id))).all())
@@ -102,13 +99,13 @@ class RosterRepository:
         stmt = (
             select(TeamMember, User)
             .join(User, User.id == TeamMember.user_id)
-            .where(TeamMember.team_id == team_id, User.is_active.is_(True), User.deleted_at.is_(None))
+            .where(TeamMember.team_id == team_id, User.is_active.is_(True))
             .order_by(User.name)
         )
         return [(member, user) for member, user in (await self.session.execute(stmt)).all()]
 
     async def user(self, user_id: uuid.UUID) -> User | None:
-        stmt = select(User).where(User.id == user_id, User.is_active.is_(True), User.deleted_at.is_(None))
+        stmt = select(User).where(User.id == user_id, User.is_active.is_(True))
         return (await self.session.scalars(stmt)).first()
 
     async def awaiting_first_response(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
@@ -120,36 +117,25 @@ class RosterRepository:
                 Lead.owner_id.in_(user_ids),
                 Lead.status == LeadStatus.OPEN,
                 Lead.first_responded_at.is_(None),
-                Lead.deleted_at.is_(None),
             )
             .group_by(Lead.owner_id)
         )
         return {user_id: count for user_id, count in (await self.session.execute(stmt)).all() if user_id}
 
 
-class PipelineLookup:
-    """The CRM rows a conversion needs: the pipeline it lands in and the person's open lead there."""
+class OpenLeadRepository:
+    """The person's open lead in a pipeline: a new conversion re-converts it instead of creating another."""
 
     def __init__(self, session: Any) -> None:
         self.session = session
 
-    async def pipeline(self, pipeline_id: uuid.UUID) -> Pipeline | None:
-        stmt = select(Pipeline).where(Pipeline.id == pipeline_id, Pipeline.deleted_at.is_(None))
-        return (await self.session.scalars(stmt)).first()
-
-    async def pipeline_named(self, name: str) -> Pipeline | None:
-        stmt = select(Pipeline).where(Pipeline.name == name, Pipeline.deleted_at.is_(None))
-        return (await self.session.scalars(stmt.order_by(Pipeline.position))).first()
-
-    async def open_lead(self, person_id: uuid.UUID, pipeline_id: uuid.UUID) -> Lead | None:
-        """The person's most recent open lead in the pipeline: a new conversion re-converts it."""
+    async def latest(self, person_id: uuid.UUID, pipeline_id: uuid.UUID) -> Lead | None:
         stmt = (
             select(Lead)
             .where(
                 Lead.person_id == person_id,
                 Lead.pipeline_id == pipeline_id,
                 Lead.status == LeadStatus.OPEN,
-                Lead.deleted_at.is_(None),
             )
             .order_by(Lead.created_at.desc())
             .limit(1)

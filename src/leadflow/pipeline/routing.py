@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflow.kit.scope import Scope
 from leadflow.kit.time import utcnow
+from leadflow.lead.service import hand_over
 from leadflow.models import Lead, Role, RoutingDecisionRecord, Team, TeamMember, User
 from leadflow.models.pipeline import DecisionKind
 from leadflow.pipeline.repository import DecisionRepository, RosterRepository
@@ -144,3 +146,20 @@ def record_decision(
     )
     session.add(record)
     return record
+
+
+async def hand_over_as_decided(
+    session: AsyncSession, scope: Scope, lead: Lead, record: RoutingDecisionRecord, *, reason: str
+) -> None:
+    """Give the lead to whom the stored decision names, the decision's id and reasons in the assignment."""
+    await session.flush()  # the record's id goes into the assignment's explanation
+    explanation = {"routing_decision_id": str(record.id), "why": record.why, "kind": record.kind.value}
+    hand_over(
+        session,
+        scope,
+        lead,
+        owner_id=record.assignee_id,
+        team_id=record.team_id,
+        reason=reason,
+        explanation=explanation,
+    )

@@ -25,9 +25,10 @@ from leadflow.kit.scope import Scope
 from leadflow.kit.time import utcnow
 from leadflow.lead.events import lead_facts
 from leadflow.lead.funnel import default_pipeline, load_funnel
+from leadflow.lead.repository import PipelineRepository
 from leadflow.lead.rules import first_open_stage
 from leadflow.lead.schemas import LeadCreate, Touch
-from leadflow.lead.service import create_lead, get_lead, hand_over
+from leadflow.lead.service import create_lead, get_lead
 from leadflow.models import (
     Direction,
     Event,
@@ -54,9 +55,9 @@ from leadflow.pipeline.repository import (
     ConversionRepository,
     DecisionRepository,
     LoggedEventRepository,
-    PipelineLookup,
+    OpenLeadRepository,
 )
-from leadflow.pipeline.routing import decide, load_roster, record_decision, routing_request
+from leadflow.pipeline.routing import decide, hand_over_as_decided, load_roster, record_decision, routing_request
 from leadflow.pipeline.rules import RuleSet, RulesOutcome, run_rules
 from leadflow.pipeline.rulesets import active_rule_set
 from leadflow.property.service import listing_broker_of
@@ -90,7 +91,7 @@ async def process_conversion(
     form = await FormRepository(session).by_key(submission.form_key) if submission.form_key else None
     person = await identify(session, scope, submission)
     pipeline = await _pipeline_of(session, scope, form)
-    open_lead = await PipelineLookup(session).open_lead(person.id, pipeline.id)
+    open_lead = await OpenLeadRepository(session).latest(person.id, pipeline.id)
     if open_lead is not None:
         return await _reconvert(session, scope, open_lead, event, submission, form, now=moment)
     return await _convert(session, scope, person, event, submission, form, pipeline, now=moment)
@@ -224,11 +225,7 @@ async def route_new_lead(
         team_id=team_id,
         event_id=event_id,
     )
-    await session.flush()
-    explanation = {"routing_decision_id": str(record.id), "why": decision.why, "step": str(decision.step)}
-    hand_over(
-        session, scope, lead, owner_id=decision.assignee_id, team_id=team_id, reason="roleta", explanation=explanation
-    )
+    await hand_over_as_decided(session, scope, lead, record, reason="roleta")
     if decision.assignee_id is None:
         return
     start_sla_clock(session, lead, minutes=outcome.sla_minutes or roster.team.sla_minutes, now=now)
@@ -371,7 +368,7 @@ async def _log_message(
 
 async def _pipeline_of(session: AsyncSession, scope: Scope, form: LeadForm | None) -> Pipeline:
     if form is not None and form.pipeline_id is not None:
-        pipeline = await PipelineLookup(session).pipeline(form.pipeline_id)
+        pipeline = await PipelineRepository(session).get(form.pipeline_id)
         if pipeline is not None:
             return pipeline
     return await default_pipeline(session, scope)
@@ -380,8 +377,7 @@ async def _pipeline_of(session: AsyncSession, scope: Scope, form: LeadForm | Non
 async def _placement(session: AsyncSession, scope: Scope, pipeline: Pipeline, outcome: RulesOutcome) -> Placement:
     """The rules' `set` action names a pipeline and stage by name; a name that is not there keeps the default."""
     settings = outcome.settings
-    lookup = PipelineLookup(session)
-    if settings.pipeline and (named := await lookup.pipeline_named(settings.pipeline)) is not None:
+    if settings.pipeline and (named := await PipelineRepository(session).living_named(settings.pipeline)) is not None:
         pipeline = named
     funnel = await load_funnel(session, pipeline)
     stage = next(

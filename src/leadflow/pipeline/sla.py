@@ -5,7 +5,7 @@ and a ``lead.sla_breached`` event for notifications."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -14,15 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflow.bus.outbox import enqueue
 from leadflow.kit import audit
 from leadflow.kit.scope import Scope
+from leadflow.kit.time import as_utc
 from leadflow.lead.events import lead_facts
 from leadflow.lead.repository import HistoryRepository, LeadRepository
-from leadflow.lead.service import hand_over
 from leadflow.models import Lead, LeadStatus, RoutingDecisionRecord
 from leadflow.models.pipeline import DecisionKind
 from leadflow.pipeline.events import LeadSlaBreached
 from leadflow.pipeline.repository import DecisionRepository
 from leadflow.pipeline.roleta import RoutingRequest, SlaHandoff
-from leadflow.pipeline.routing import decide_after_breach, load_roster, record_decision
+from leadflow.pipeline.routing import decide_after_breach, hand_over_as_decided, load_roster, record_decision
 from leadflow.pipeline.service import start_sla_clock, tenant_time_zone
 
 SAME_MOMENT = timedelta(seconds=1)
@@ -49,18 +49,10 @@ async def handle_sla_due(
     )
     await session.flush()
     _announce_breach(session, lead, handoff, record_id=record.id)
-    if handoff.decision.assignee_id is not None:
-        explanation = {"routing_decision_id": str(record.id), "why": handoff.decision.why, "step": kind.value}
-        hand_over(
-            session,
-            scope,
-            lead,
-            owner_id=handoff.decision.assignee_id,
-            team_id=lead.team_id,
-            reason=kind.value,
-            explanation=explanation,
-        )
-    if not handoff.escalated_to_manager and handoff.decision.assignee_id is not None:
+    if handoff.decision.assignee_id is None:
+        return handoff
+    await hand_over_as_decided(session, scope, lead, record, reason=kind.value)
+    if not handoff.escalated_to_manager:
         start_sla_clock(session, lead, minutes=_sla_minutes(first) or roster.team.sla_minutes, now=now)
     return handoff
 
@@ -82,11 +74,7 @@ def _still_waiting(lead: Lead, payload: dict[str, Any]) -> bool:
         due = datetime.fromisoformat(str(payload.get("due_at")))
     except ValueError:
         return False
-    return abs(_utc(lead.first_response_due_at) - _utc(due)) < SAME_MOMENT
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return abs(lead.first_response_due_at - as_utc(due)) < SAME_MOMENT
 
 
 async def _owners_so_far(session: AsyncSession, lead: Lead) -> list[uuid.UUID]:

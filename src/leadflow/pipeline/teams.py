@@ -11,6 +11,7 @@ from leadflow.kit.scope import Scope
 from leadflow.models import Team, TeamMember, User
 from leadflow.pipeline.repository import RosterRepository
 from leadflow.pipeline.schemas import MemberRoleta, MemberRoletaRead, TeamRoleta, TeamRoletaRead
+from leadflow.user.repository import TeamRepository
 
 
 class TeamNotFound(NotFound):
@@ -19,9 +20,7 @@ class TeamNotFound(NotFound):
 
 async def get_team_roleta(session: AsyncSession, scope: Scope, *, team_id: uuid.UUID) -> TeamRoletaRead:
     roster = RosterRepository(session)
-    team = await roster.team(team_id)
-    if team is None:
-        raise TeamNotFound(f"team {team_id} not found")
+    team = await TeamRepository(session).get_or_raise(team_id, error=TeamNotFound)
     return _read(team, await roster.members(team_id))
 
 
@@ -31,9 +30,7 @@ async def set_team_roleta(
     """Only what is sent changes: the team's SLA settings when given, and for each member named the settings given;
     a member not named keeps theirs. Naming a non-member is a 422."""
     roster = RosterRepository(session)
-    team = await roster.team(team_id)
-    if team is None:
-        raise TeamNotFound(f"team {team_id} not found")
+    team = await TeamRepository(session).get_or_raise(team_id, error=TeamNotFound)
     for name, value in data.model_dump(include={"sla_minutes", "max_reroutes"}, exclude_unset=True).items():
         setattr(team, name, value)
     members = {member.user_id: member for member, _ in await roster.members(team_id)}
