@@ -254,6 +254,35 @@ class TestListingBroker:
         assert (decision["step"], decision["assignee_id"]) == ("listing_broker", str(captador.id))
         assert "captador" in decision["why"]
 
+    async def test_a_landing_page_naming_the_property_on_a_general_form_sends_the_lead_to_its_captador(
+        self,
+        as_sales_manager: httpx.AsyncClient,
+        anonymous: httpx.AsyncClient,
+        worker: Dispatcher,
+        sales: SalesTeam,
+        db: Database,
+        tenant: Tenant,
+    ) -> None:
+        captador = await factories.make_user(db, tenant, role=Role.BROKER, name="Carla Captadora")
+        prop = await factories.make_property(db, tenant, reference="AP-0778", listing_broker_id=captador.id)
+        await convert(anonymous, worker, visitor(1, property_reference="ap-0778"))
+        [lead] = await leads_of(as_sales_manager)
+        assert (lead["property_id"], lead["owner_id"]) == (str(prop.id), str(captador.id))
+        [decision] = (await as_sales_manager.get(f"/v1/leads/{lead['id']}/routing")).json()
+        assert decision["step"] == "listing_broker"
+
+    async def test_a_reference_the_tenant_does_not_have_leaves_the_lead_to_the_roleta(
+        self,
+        as_sales_manager: httpx.AsyncClient,
+        anonymous: httpx.AsyncClient,
+        worker: Dispatcher,
+        sales: SalesTeam,
+    ) -> None:
+        await convert(anonymous, worker, visitor(1, property_reference="NAO-EXISTE"))
+        [lead] = await leads_of(as_sales_manager)
+        assert lead["property_id"] is None
+        assert lead["owner_id"] in {str(member.id) for member in _ana_and_bruno(sales)}
+
     async def test_a_captador_off_duty_leaves_the_lead_to_the_team(
         self,
         app: FastAPI,

@@ -1,9 +1,12 @@
 """The `db` transport: the outbox is the queue. Claim due messages, run their handlers, retry or dead-letter.
 
-Claiming is the only cross-tenant step (a system scope). Each handler then runs in its own session scoped to the
-message's tenant, in one transaction with its ``handler_runs`` row: a crash before the commit re-runs it, a crash
-after never re-applies it. A claim is a lease (``claimed_until``): a dead worker's claim expires and another
-worker takes the message over. The :func:`crash_point` calls mark the three places the crash tests kill a worker.
+Claiming is the only cross-tenant step (a system scope): one statement leases a batch of due messages, and in the
+same transaction the messages no handler listens to are marked done without being delivered. Each handler then
+runs in its own session scoped to the message's tenant, in one transaction with its ``handler_runs`` row: a crash
+before the commit re-runs it, a crash after never re-applies it. A message with a single handler (most of them) is
+settled in that same transaction; one with several is settled after the last. A claim is a lease
+(``claimed_until``): a dead worker's claim expires and another worker takes the message over. The
+:func:`crash_point` calls mark the three places the crash tests kill a worker.
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import ColumnElement, Result, Select, Update, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from leadflow.bus.crash import crash_point
 from leadflow.bus.events import DomainEvent, event_from_stored
@@ -81,23 +86,30 @@ class Dispatcher:
         self.rng = rng or random.Random()
 
     async def dispatch_once(self) -> int:
-        """Claim one batch of due messages and deliver each; returns how many were claimed."""
-        claimed = await self.claim()
+        """Claim one batch of due messages and deliver each; returns how many were taken (delivered or, with no
+        handler listening, marked done)."""
+        claimed, unheard = await self.take_due()
         if claimed:
             crash_point("after_claim")
         for message in claimed:
             await self.deliver(message)
-        return len(claimed)
+        return len(claimed) + unheard
 
     async def claim(self) -> list[ClaimedMessage]:
-        """Lease a batch of due pending messages of every tenant (skipping rows another worker has locked)."""
+        """Lease a batch of due messages that some handler listens to (see :meth:`take_due`)."""
+        return (await self.take_due())[0]
+
+    async def take_due(self) -> tuple[list[ClaimedMessage], int]:
+        """Lease a batch of due pending messages of every tenant (skipping rows another worker has locked), and
+        mark done the due messages that no handler listens to; returns the leases and how many were marked."""
         now = self.clock()
         until = now + self.lease
+        heard = list(self.handlers.subscriptions())
         async with self.db.session(Scope.system()) as session:
-            rows = (await session.scalars(_due_messages(now, self.batch_size))).all()
-            for row in rows:
-                row.claimed_until = until
-            return [ClaimedMessage(_event_of(row), row.attempts, until) for row in rows]
+            unheard = await session.execute(_mark_unheard_done(now, heard))
+            rows = (await session.scalars(_lease_due(now, until, heard, self.batch_size))).all()
+        messages = sorted(rows, key=lambda row: (row.available_at, row.id))
+        return [ClaimedMessage(_event_of(row), row.attempts, until) for row in messages], _rowcount(unheard)
 
     async def next_due_at(self) -> datetime | None:
         """When the earliest pending message that is not yet due becomes due (a timer, a retry), if any."""
@@ -105,29 +117,35 @@ class Dispatcher:
             return await session.scalar(_next_due(self.clock()))
 
     async def deliver(self, message: ClaimedMessage) -> None:
-        """Run every handler that has not yet run this message, then settle the message."""
-        pending = await self._pending_handlers(message.event)
+        """Run every handler that has not yet run this message (a handler that did is skipped when it takes its
+        run record), then settle the message: in the handler's own transaction when it is the only one."""
+        handlers = self.handlers.handlers_for(message.event.event_name)
+        if len(handlers) == 1:
+            [(name, handler)] = handlers.items()
+            outcome = await self._run(name, handler, message, settle=True)
+            if outcome is not _SETTLED:
+                await self._settle(message, [outcome] if isinstance(outcome, Failure) else [])
+            return
         failures = [
-            failure for name, handler in pending.items() if (failure := await self._run(name, handler, message))
+            outcome
+            for name, handler in handlers.items()
+            if isinstance(outcome := await self._run(name, handler, message), Failure)
         ]
         crash_point("after_commit_before_settle")
         await self._settle(message, failures)
 
-    async def _pending_handlers(self, event: DomainEvent) -> dict[str, Handler]:
-        handlers = self.handlers.handlers_for(event.event_name)
-        if not handlers:
-            return {}
-        async with self.db.session(Scope.for_tenant(event.tenant_id)) as session:
-            done = set((await session.scalars(select(HandlerRun.handler).filter_by(message_id=event.id))).all())
-        return {name: handler for name, handler in handlers.items() if name not in done}
-
-    async def _run(self, name: str, handler: Handler, message: ClaimedMessage) -> Failure | None:
+    async def _run(
+        self, name: str, handler: Handler, message: ClaimedMessage, *, settle: bool = False
+    ) -> Failure | object | None:
+        """Run one handler in its own transaction; with ``settle``, the message is marked done in it too."""
         scope = Scope.for_tenant(message.event.tenant_id)
         try:
             async with self.db.session(scope) as session:
                 run = await _take_run(session, message.event.id, name)
                 await handler(session, scope, message.event)
                 run.finished_at = self.clock()
+                if settle:
+                    await session.execute(self._settlement(message, []))
                 await session.flush()  # the handler's writes reach the database, uncommitted, before the crash point
                 crash_point("after_handler_before_commit")
         except _AlreadyRan:
@@ -136,17 +154,19 @@ class Dispatcher:
         except Exception as exc:
             log.warning("bus.handler_failed", handler=name, message_id=str(message.event.id), error=repr(exc))
             return Failure(name, repr(exc))
-        return None
+        return _SETTLED if settle else None
 
     async def _settle(self, message: ClaimedMessage, failures: list[Failure]) -> None:
         async with self.db.session(Scope.for_tenant(message.event.tenant_id)) as session:
-            statement = (
-                update(OutboxMessage)
-                .where(OutboxMessage.id == message.event.id, OutboxMessage.claimed_until == message.claimed_until)
-                .values(claimed_until=None, **self._outcome(message, failures))
-                .execution_options(synchronize_session=False)
-            )
-            await session.execute(statement)
+            await session.execute(self._settlement(message, failures))
+
+    def _settlement(self, message: ClaimedMessage, failures: list[Failure]) -> Update:
+        return (
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message.event.id, OutboxMessage.claimed_until == message.claimed_until)
+            .values(claimed_until=None, **self._outcome(message, failures))
+            .execution_options(synchronize_session=False)
+        )
 
     def _outcome(self, message: ClaimedMessage, failures: list[Failure]) -> dict[str, object]:
         if not failures:
@@ -157,6 +177,9 @@ class Dispatcher:
         if attempts >= self.retry.max_attempts:
             return {"attempts": attempts, "last_error": error, "status": OutboxStatus.DEAD, "dead_at": now}
         return {"attempts": attempts, "last_error": error, "available_at": now + self.retry.delay(attempts, self.rng)}
+
+
+_SETTLED = object()  # what _run returns when the message was settled in the handler's transaction
 
 
 class _AlreadyRan(Exception):
@@ -174,18 +197,50 @@ async def _take_run(session: AsyncSession, message_id: uuid.UUID, handler: str) 
     return run
 
 
-def _due_messages(now: datetime, limit: int) -> Select[OutboxMessage]:
+def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
     return (
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.available_at <= now,
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-        )
+        OutboxMessage.status == OutboxStatus.PENDING,
+        OutboxMessage.available_at <= now,
+        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+    )
+
+
+def _lease_due(now: datetime, until: datetime, heard: list[str], limit: int) -> ReturningUpdate[OutboxMessage]:
+    """One statement: lease the oldest due messages that some handler listens to, and return them."""
+    oldest = (
+        select(OutboxMessage.id)
+        .where(*_due(now), OutboxMessage.event_name.in_(heard))
         .order_by(OutboxMessage.available_at)
         .limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer (BEGIN IMMEDIATE) and ignores it
     )
+    return (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(oldest.scalar_subquery()))
+        .values(claimed_until=until)
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _mark_unheard_done(now: datetime, heard: list[str]) -> Update:
+    """Due messages no handler listens to (yet: a handler added later does not get the past) are done. Rows
+    another worker holds are skipped, as when leasing."""
+    unheard = (
+        select(OutboxMessage.id)
+        .where(*_due(now), OutboxMessage.event_name.not_in(heard))
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(unheard.scalar_subquery()))
+        .values(status=OutboxStatus.DONE, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _rowcount(result: Result[Any]) -> int:
+    return max(0, getattr(result, "rowcount", 0) or 0)
 
 
 def _next_due(now: datetime) -> Select[datetime]:

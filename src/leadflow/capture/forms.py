@@ -127,7 +127,7 @@ def _event_row(
     first = {name: value for name in TOUCH_FIELDS if (value := _clean(fields.get(name)))}
     last = _last_touch(fields.get("lf_last_touch"))
     extra = {
-        name[:60]: value
+        storable_text(name)[:60]: value
         for name, raw in list(fields.items())[: len(CONTACT_FIELDS) + len(CONTROL_FIELDS) + MAX_EXTRA_FIELDS]
         if name not in CONTROL_FIELDS and name not in CONTACT_FIELDS and (value := _clean(raw))
     }
@@ -207,7 +207,7 @@ def _reject(session: AsyncSession, visit: Visit, fields: Mapping[str, str], reas
             source=FORM_SOURCE,
             failure_type=FailureType.SCHEMA_VIOLATION,
             failure=[{"path": f"forms.{form_key}", "message": reason}],
-            raw=json.dumps(dict(fields), ensure_ascii=False)[:100_000],
+            raw=storable_text(json.dumps(dict(fields), ensure_ascii=False))[:100_000],
             ip=visit.ip,
         )
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import event
@@ -89,6 +90,16 @@ def _touches_tenant_rows(state: ORMExecuteState) -> bool:
     return any(issubclass(m.class_, TenantScoped) for m in state.all_mappers)
 
 
+# Built once, not per statement: building a criteria option analyses its lambda, which cost more than the rest
+# of this hook (measured on the conversion handler).
+_NOT_DELETED = with_loader_criteria(SoftDeletable, lambda cls: cls.deleted_at.is_(None), include_aliases=True)
+
+
+@lru_cache(maxsize=1024)
+def _of_tenant(tenant_id: uuid.UUID | None) -> Any:
+    return with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _confine_statement(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
@@ -100,11 +111,10 @@ def _confine_statement(state: ORMExecuteState) -> None:
         return
     options: list[Any] = []
     if not state.execution_options.get("include_deleted", False):
-        options.append(with_loader_criteria(SoftDeletable, lambda cls: cls.deleted_at.is_(None), include_aliases=True))
+        options.append(_NOT_DELETED)
     # A lookup by a unique secret (an API key) must find the row of any tenant to answer "wrong host" as 404.
     if not scope.is_system and not state.execution_options.get("cross_tenant_lookup", False):
-        tenant_id = scope.tenant_id
-        options.append(with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True))
+        options.append(_of_tenant(scope.tenant_id))
         if not state.execution_options.get("skip_visibility", False):
             for model, rule in _visibility_rules.items():
                 criterion = rule(scope)

@@ -31,7 +31,7 @@ from leadflow.pipeline.routing import (
 from leadflow.pipeline.rules import RuleSet, RulesOutcome, run_rules
 from leadflow.pipeline.rulesets import active_rule_set
 from leadflow.pipeline.schemas import LeadChange, ReplayReport, ReplayRequest
-from leadflow.pipeline.service import conversion_facts, start_sla_clock, tenant_time_zone
+from leadflow.pipeline.service import Listing, conversion_facts, start_sla_clock, tenant_time_zone
 from leadflow.property.service import listing_broker_of
 
 
@@ -79,7 +79,7 @@ async def _replay_one(
 ) -> dict[str, Any]:
     submission = read_submission(event)
     form = await FormRepository(session).by_key(submission.form_key) if submission.form_key else None
-    facts = conversion_facts(submission, form)
+    facts = conversion_facts(submission, form, Listing(form, lead.property_id, lead.development_id))
     outcome = run_rules(context.rule_set, facts, now=event.occurred_at, tz=context.time_zone)
     before = await _previous_outcome(session, lead)
     change = _field_changes(lead, before, outcome)

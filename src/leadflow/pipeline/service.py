@@ -60,7 +60,7 @@ from leadflow.pipeline.repository import (
 from leadflow.pipeline.routing import decide, hand_over_as_decided, load_roster, record_decision, routing_request
 from leadflow.pipeline.rules import RuleSet, RulesOutcome, run_rules
 from leadflow.pipeline.rulesets import active_rule_set
-from leadflow.property.service import listing_broker_of
+from leadflow.property.service import find_property_by_reference, listing_broker_of
 
 log = structlog.get_logger("leadflow.pipeline")
 DEFAULT_TIME_ZONE = "America/Sao_Paulo"
@@ -171,10 +171,11 @@ async def _convert(
 ) -> LeadConversion:
     time_zone = await tenant_time_zone(session, scope)
     rule_set = await active_rule_set(session)
-    facts = conversion_facts(submission, form)
+    listing = await listing_of(session, scope, submission, form)
+    facts = conversion_facts(submission, form, listing)
     outcome = run_rules(rule_set, facts, now=now, tz=time_zone)
     placement = await _placement(session, scope, pipeline, outcome)
-    lead = await create_lead(session, scope, data=_new_lead(person, submission, form, placement, outcome))
+    lead = await create_lead(session, scope, data=_new_lead(person, submission, placement, outcome, listing))
     conversion = _record_conversion(session, lead, event, submission, form, ConversionKind.CREATED)
     if submission.message:
         await _log_message(session, scope, lead, submission, form)
@@ -260,8 +261,9 @@ async def _reconvert(
     return conversion
 
 
-def conversion_facts(submission: Submission, form: LeadForm | None) -> dict[str, Any]:
+def conversion_facts(submission: Submission, form: LeadForm | None, listing: Listing | None = None) -> dict[str, Any]:
     """What rules may test: the enriched event and the lead-to-be (``event.utm_source``, ``lead.channel`` …)."""
+    listing = listing or Listing(form, form.property_id if form else None, form.development_id if form else None)
     first = touch_values(submission.first_touch)
     event = {
         **first,
@@ -281,8 +283,8 @@ def conversion_facts(submission: Submission, form: LeadForm | None) -> dict[str,
         "source": _source(submission, form),
         "channel": submission.first_touch.channel,
         "form_key": submission.form_key,
-        "property_id": str(form.property_id) if form and form.property_id else None,
-        "development_id": str(form.development_id) if form and form.development_id else None,
+        "property_id": str(listing.property_id) if listing.property_id else None,
+        "development_id": str(listing.development_id) if listing.development_id else None,
         **{key: value for key, value in submission.extra.items() if key in INTEREST_FIELDS},
     }
     return {"event": event, "lead": lead}
@@ -291,13 +293,33 @@ def conversion_facts(submission: Submission, form: LeadForm | None) -> dict[str,
 INTEREST_FIELDS = frozenset({"purpose", "region", "neighbourhood", "city", "property_type"})
 
 
+@dataclass(frozen=True)
+class Listing:
+    """What a conversion came for: the property (its captador gets the lead first) and its development."""
+
+    form: LeadForm | None = None
+    property_id: uuid.UUID | None = None
+    development_id: uuid.UUID | None = None
+
+
+async def listing_of(session: AsyncSession, scope: Scope, submission: Submission, form: LeadForm | None) -> Listing:
+    """The property a landing page posted (`property_reference`, the most specific) if the tenant has it live,
+    else the listing the form is tied to."""
+    reference = submission.extra.get("property_reference")
+    found = await find_property_by_reference(session, scope, reference=reference) if reference else None
+    if found is not None:
+        return Listing(form, found.id, found.development_id or (form.development_id if form else None))
+    return Listing(form, form.property_id if form else None, form.development_id if form else None)
+
+
 def _source(submission: Submission, form: LeadForm | None) -> str:
     return submission.first_touch.utm_source or (form.source if form else None) or "site"
 
 
 def _new_lead(
-    person: Person, submission: Submission, form: LeadForm | None, placement: Placement, outcome: RulesOutcome
+    person: Person, submission: Submission, placement: Placement, outcome: RulesOutcome, listing: Listing
 ) -> LeadCreate:
+    form = listing.form
     return LeadCreate(
         person_id=person.id,
         pipeline_id=placement.pipeline.id,
@@ -310,8 +332,8 @@ def _new_lead(
         channel=submission.first_touch.channel,
         first_touch=Touch.model_validate(_touch(submission.first_touch)),
         last_touch=Touch.model_validate(_touch(submission.last_touch)),
-        property_id=form.property_id if form else None,
-        development_id=form.development_id if form else None,
+        property_id=listing.property_id,
+        development_id=listing.development_id,
     )
 
 
