@@ -14,7 +14,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install leadflow (idempotent)
+# The console's front-end packages (htmx, SortableJS) come from npm into web/node_modules (gitignored) and are
+# served under /app/static/vendor/. Re-run only when web/package*.json change.
+WEB_STAMP := web/node_modules/.installed
+$(WEB_STAMP): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "FATAL: npm is needed for the console's front-end packages (apt-get install npm)" >&2; exit 1; }
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+	@touch $(WEB_STAMP)
+
+install: $(STAMP) $(WEB_STAMP)  ## create .venv, install leadflow and the console's npm packages (idempotent)
 
 demo: install  ## migrate the embedded database, load the demo tenants and serve on :8000
 	LEADFLOW_DEFAULT_TENANT=$${LEADFLOW_DEFAULT_TENANT:-demo} $(BIN)/leadflow demo

@@ -16,6 +16,7 @@ from leadflow.bus.worker import running_worker
 from leadflow.capture.endpoints import router as capture_router
 from leadflow.capture.form_endpoints import router as form_router
 from leadflow.config import Settings, get_settings
+from leadflow.console.endpoints import router as console_router
 from leadflow.customfield.endpoints import router as customfield_router
 from leadflow.dataimport.endpoints import router as dataimport_router
 from leadflow.dataimport.service import UPLOAD_LIMIT_BYTES as IMPORT_UPLOAD_LIMIT
@@ -30,6 +31,7 @@ from leadflow.ops.endpoints import tenant_ops as ops_tenant_router
 from leadflow.person.endpoints import router as person_router
 from leadflow.pipeline.endpoints import router as pipeline_router
 from leadflow.property.endpoints import router as property_router
+from leadflow.site.endpoints import router as site_router
 from leadflow.tenant.service import TenantDirectory
 from leadflow.tracking.endpoints import router as tracking_router
 from leadflow.user.endpoints import router as user_router
@@ -94,6 +96,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         pipeline_router,
         tracking_router,
         ops_tenant_router,
+        console_router,  # before the site's pages: /app belongs to the console
+        site_router,  # public pages at the root of a tenant's host (/, /imoveis/…, /sitemap.xml)
     ):
         app.include_router(router)
     app.add_middleware(

@@ -48,6 +48,18 @@ class Settings(BaseSettings):
     )
     form_posts_per_form_per_minute: int = Field(default=600, ge=1, description="Posts per form and minute, all IPs")
 
+    console_secure_cookies: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description=(
+            "Console session cookies: `always` = `__Host-` names + Secure (https only); `never` = plain names (the"
+            " http://localhost demo); `auto` = decided per request by its scheme (behind a TLS proxy run uvicorn"
+            " with --proxy-headers so the scheme is https)"
+        ),
+    )
+    console_vendor_dir: Path | None = Field(
+        default=None, description="Where the console's npm packages are (default: <checkout>/web/node_modules)"
+    )
+
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
 

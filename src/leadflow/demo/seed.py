@@ -15,6 +15,7 @@ from leadflow.auth.repository import ApiKeyRepository
 from leadflow.auth.schemas import ApiKeyCreate
 from leadflow.demo.crm import FULL, SMALL, DemoSize, seed_demo_crm
 from leadflow.demo.pipeline import seed_demo_pipeline
+from leadflow.demo.site import seed_demo_site
 from leadflow.kit.crypto import digest
 from leadflow.kit.db import Database
 from leadflow.kit.scope import Scope
@@ -55,6 +56,7 @@ async def seed_demo(db: Database, *, size: DemoSize = FULL) -> None:
     await seed_demo_pipeline(db, demo)
     await seed_demo_crm(db, demo, size)
     await seed_demo_crm(db, outra, SMALL)  # a little data of its own, so isolation can be seen
+    await seed_demo_site(db, demo, write_key=DEMO_WRITE_KEY)  # landing pages: t.js, forms, thank-you page
 
 
 async def _seed_tenant(

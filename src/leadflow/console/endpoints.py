@@ -1,0 +1,20 @@
+"""Every console route, mounted under /app by create_app()."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from leadflow.console import assets, funil, home, leads, login, operacoes, painel, stream
+
+router = APIRouter()
+for section in (
+    assets.router,
+    login.router,
+    home.router,
+    painel.router,
+    leads.router,
+    funil.router,
+    operacoes.router,
+    stream.router,
+):
+    router.include_router(section)

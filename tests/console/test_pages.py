@@ -1,0 +1,239 @@
+"""Every console page renders what the services return, to whom may see it, and nothing of another tenant."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from fastapi import FastAPI
+
+from leadflow.kit.db import Database
+from leadflow.kit.time import utcnow
+from leadflow.models import Lead, LeadStatus, Role, Stage, Tenant, User
+from tests import factories
+from tests.console.conftest import Console, logged_in_console
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture(autouse=True)
+async def same_team(db: Database, tenant: Tenant, manager: User, broker: User) -> None:
+    """The manager manages the broker (a manager sees the leads of their teams)."""
+    await factories.make_team(db, tenant, "Vendas", [manager, broker])
+
+
+@pytest.fixture
+async def stages(db: Database, tenant: Tenant) -> list[Stage]:
+    _, rows = await factories.make_pipeline(db, tenant)
+    return rows
+
+
+@pytest.fixture
+async def new_lead(db: Database, tenant: Tenant, stages: list[Stage], broker: User) -> Lead:
+    person = await factories.make_person(db, tenant, name="Maria Silva", phone="(11) 98765-4321")
+    return await factories.make_lead(
+        db,
+        tenant,
+        person=person,
+        stage=stages[0],
+        owner=broker,
+        source="portal_zap",
+        channel="Paid Search",
+        utm_campaign="aurora-2026",
+        first_touch={"utm_source": "google", "utm_campaign": "aurora-2026", "gclid": "abc123"},
+        value_cents=65_000_000,
+        first_response_due_at=utcnow() + timedelta(minutes=10),
+    )
+
+
+class TestMyDay:
+    async def test_shows_a_brokers_new_lead_with_its_sla_countdown_and_one_tap_links(
+        self, broker_console: Console, new_lead: Lead
+    ) -> None:
+        html = (await broker_console.get("/app")).text
+        assert "Meu dia" in html
+        assert "Maria Silva" in html
+        assert f'data-due="{new_lead.first_response_due_at.isoformat()}"' in html  # type: ignore[union-attr]
+        assert 'href="https://wa.me/5511987654321"' in html
+        assert 'href="tel:+5511987654321"' in html
+
+    async def test_a_one_tap_contact_is_logged_as_the_leads_first_response(
+        self, broker_console: Console, new_lead: Lead
+    ) -> None:
+        await broker_console.get("/app")
+        response = await broker_console.http.post(
+            f"/app/leads/{new_lead.id}/contact",
+            data={"channel": "whatsapp"},
+            headers={"X-CSRF-Token": broker_console.csrf, "X-Requested-With": "fetch"},
+        )
+        assert response.status_code == 204
+        assert "Maria Silva" not in (await broker_console.get("/app")).text  # answered: no longer awaiting
+        api = await broker_console.http.get(f"/app/leads/{new_lead.id}")
+        assert "WhatsApp" in api.text
+
+    async def test_a_manager_gets_the_painel_as_home(self, manager_console: Console) -> None:
+        html = (await manager_console.get("/app")).text
+        assert "<h1>Painel</h1>" in html
+
+
+class TestPainel:
+    async def test_shows_leads_by_source_and_the_won_value_in_reais(
+        self, manager_console: Console, db: Database, tenant: Tenant, stages: list[Stage], broker: User, new_lead: Lead
+    ) -> None:
+        person = await factories.make_person(db, tenant, name="João Comprador")
+        await factories.make_lead(
+            db,
+            tenant,
+            person=person,
+            stage=stages[-2],
+            owner=broker,
+            status=LeadStatus.WON,
+            value_cents=123_456_78,
+            source="site",
+            closed_at=utcnow(),
+        )
+        html = (await manager_console.get("/app/painel")).text
+        assert "portal_zap" in html
+        assert "site" in html
+        assert re.search(r'id="won-value">R\$\xa0123\.456,78<', html)
+        assert "Leads por origem" in html
+        assert "Conversão por etapa" in html
+
+    async def test_lists_the_leads_past_their_first_response_deadline(
+        self, manager_console: Console, db: Database, tenant: Tenant, stages: list[Stage], broker: User
+    ) -> None:
+        person = await factories.make_person(db, tenant, name="Cliente Esquecido")
+        await factories.make_lead(
+            db,
+            tenant,
+            person=person,
+            stage=stages[0],
+            owner=broker,
+            first_response_due_at=utcnow() - timedelta(minutes=30),
+        )
+        html = (await manager_console.get("/app/painel")).text
+        assert "Cliente Esquecido" in html
+
+    async def test_is_refused_to_a_broker(self, broker_console: Console) -> None:
+        assert (await broker_console.get("/app/painel")).status_code == 403
+
+
+class TestLeadList:
+    async def test_lists_leads_with_their_stage_and_value(self, manager_console: Console, new_lead: Lead) -> None:
+        html = (await manager_console.get("/app/leads")).text
+        assert f'href="/app/leads/{new_lead.id}"' in html
+        assert "Novo" in html
+        assert "R$\xa0650.000,00" in html
+
+    async def test_applies_the_apis_filters(self, manager_console: Console, new_lead: Lead) -> None:
+        assert "Maria Silva" in (await manager_console.get("/app/leads?source=portal_zap")).text
+        assert "Maria Silva" not in (await manager_console.get("/app/leads?source=site")).text
+        assert "Maria Silva" in (await manager_console.get("/app/leads?q=98765-4321")).text
+
+    async def test_refuses_an_invalid_filter_with_422(self, manager_console: Console) -> None:
+        assert (await manager_console.get("/app/leads?status=maybe")).status_code == 422
+
+
+class TestLeadPage:
+    async def test_shows_the_first_touch_and_the_quick_actions(self, broker_console: Console, new_lead: Lead) -> None:
+        html = (await broker_console.get(f"/app/leads/{new_lead.id}")).text
+        assert "gclid" in html
+        assert "abc123" in html
+        assert "aurora-2026" in html
+        assert 'id="log-interaction"' in html
+        assert 'id="move-stage"' in html
+        assert 'id="add-task"' in html
+
+    async def test_logging_a_call_puts_it_on_the_timeline(self, broker_console: Console, new_lead: Lead) -> None:
+        await broker_console.get(f"/app/leads/{new_lead.id}")
+        response = await broker_console.post(
+            f"/app/leads/{new_lead.id}/interactions", {"channel": "call", "outcome": "atendeu", "body": "Quer visitar"}
+        )
+        assert response.status_code == 303
+        html = (await broker_console.get(f"/app/leads/{new_lead.id}")).text
+        assert 'class="tl-interaction"' in html
+
+    async def test_moving_to_the_next_stage_records_the_move(
+        self, broker_console: Console, new_lead: Lead, stages: list[Stage]
+    ) -> None:
+        await broker_console.get(f"/app/leads/{new_lead.id}")
+        response = await broker_console.post(f"/app/leads/{new_lead.id}/move", {"stage_id": str(stages[1].id)})
+        assert response.status_code == 303
+        html = (await broker_console.get(f"/app/leads/{new_lead.id}")).text
+        assert 'class="tl-stage_move"' in html
+
+    async def test_marking_lost_without_a_reason_is_refused_with_the_services_explanation(
+        self, broker_console: Console, new_lead: Lead, stages: list[Stage]
+    ) -> None:
+        await broker_console.get(f"/app/leads/{new_lead.id}")
+        response = await broker_console.http.post(
+            f"/app/leads/{new_lead.id}/move",
+            data={"stage_id": str(stages[-1].id)},
+            headers={"X-CSRF-Token": broker_console.csrf, "X-Requested-With": "fetch"},
+        )
+        assert response.status_code == 422
+        assert "loss_reason" in response.text
+
+    async def test_adding_a_task_shows_it_on_the_timeline(self, broker_console: Console, new_lead: Lead) -> None:
+        await broker_console.get(f"/app/leads/{new_lead.id}")
+        response = await broker_console.post(
+            f"/app/leads/{new_lead.id}/tasks", {"title": "Enviar proposta", "due_at": "2030-01-10T10:00"}
+        )
+        assert response.status_code == 303
+        assert "Enviar proposta" in (await broker_console.get(f"/app/leads/{new_lead.id}")).text
+
+    async def test_a_post_without_csrf_changes_nothing(self, broker_console: Console, new_lead: Lead) -> None:
+        response = await broker_console.post(f"/app/leads/{new_lead.id}/interactions", {"channel": "call"}, csrf="")
+        assert response.status_code == 403
+        assert 'class="tl-interaction"' not in (await broker_console.get(f"/app/leads/{new_lead.id}")).text
+
+    async def test_another_brokers_lead_is_not_found(
+        self, app: FastAPI, db: Database, tenant: Tenant, new_lead: Lead
+    ) -> None:
+        other = await factories.make_user(db, tenant, role=Role.BROKER)
+        async with logged_in_console(app, tenant, other) as console:
+            assert (await console.get(f"/app/leads/{new_lead.id}")).status_code == 404
+
+    async def test_another_tenants_lead_is_not_found(
+        self, app: FastAPI, db: Database, other_tenant: Tenant, new_lead: Lead
+    ) -> None:
+        rival = await factories.make_user(db, other_tenant, role=Role.OWNER)
+        async with logged_in_console(app, other_tenant, rival) as console:
+            response = await console.get(f"/app/leads/{new_lead.id}")
+        assert response.status_code == 404
+        assert "Maria Silva" not in response.text
+
+
+class TestFunil:
+    async def test_shows_a_column_per_stage_with_the_cards(
+        self, broker_console: Console, new_lead: Lead, stages: list[Stage]
+    ) -> None:
+        html = (await broker_console.get("/app/funil")).text
+        for stage in stages:
+            assert f'data-stage-id="{stage.id}"' in html
+        assert f'data-lead-id="{new_lead.id}"' in html
+        assert "Sortable.min.js" in html
+
+    async def test_a_drop_on_the_next_stage_moves_the_lead(
+        self, broker_console: Console, new_lead: Lead, stages: list[Stage]
+    ) -> None:
+        await broker_console.get("/app/funil")
+        response = await broker_console.http.post(
+            f"/app/leads/{new_lead.id}/move",
+            data={"stage_id": str(stages[1].id)},
+            headers={"X-CSRF-Token": broker_console.csrf, "X-Requested-With": "fetch"},
+        )
+        assert response.status_code == 204
+        html = (await broker_console.get(f"/app/leads?stage_id={stages[1].id}")).text
+        assert "Maria Silva" in html
+
+
+class TestStaticFiles:
+    async def test_serves_the_consoles_own_script_and_styles(self, visitor: Console) -> None:
+        assert (await visitor.http.get("/app/static/console.js")).status_code == 200
+        assert (await visitor.http.get("/app/static/console.css")).headers["content-type"].startswith("text/css")
+
+    async def test_serves_only_the_named_vendor_files(self, visitor: Console) -> None:
+        assert (await visitor.http.get("/app/static/vendor/package.json")).status_code == 404
+        assert (await visitor.http.get("/app/static/..%2F..%2Fconfig.py")).status_code == 404
