@@ -20,6 +20,8 @@ from leadflow.console.endpoints import router as console_router
 from leadflow.customfield.endpoints import router as customfield_router
 from leadflow.dataimport.endpoints import router as dataimport_router
 from leadflow.dataimport.service import UPLOAD_LIMIT_BYTES as IMPORT_UPLOAD_LIMIT
+from leadflow.integrations.endpoints import hooks as integration_hooks
+from leadflow.integrations.endpoints import router as integrations_router
 from leadflow.kit.db import Database, create_engine
 from leadflow.kit.logging import configure_logging
 from leadflow.kit.ratelimit import make_counter
@@ -32,9 +34,11 @@ from leadflow.person.endpoints import router as person_router
 from leadflow.pipeline.endpoints import router as pipeline_router
 from leadflow.property.endpoints import router as property_router
 from leadflow.site.endpoints import router as site_router
+from leadflow.sync.endpoints import router as sync_router
 from leadflow.tenant.service import TenantDirectory
 from leadflow.tracking.endpoints import router as tracking_router
 from leadflow.user.endpoints import router as user_router
+from leadflow.webhook.endpoints import router as webhook_router
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -95,6 +99,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         dataimport_router,
         pipeline_router,
         tracking_router,
+        integrations_router,
+        integration_hooks,
+        webhook_router,
+        sync_router,
         ops_tenant_router,
         console_router,  # before the site's pages: /app belongs to the console
         site_router,  # public pages at the root of a tenant's host (/, /imoveis/…, /sitemap.xml)

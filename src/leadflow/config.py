@@ -74,6 +74,20 @@ class Settings(BaseSettings):
         default=None, description="Crash tests only: a worker SIGKILLs itself when it reaches this point"
     )
 
+    webhooks_allow_loopback: bool = Field(
+        default=False,
+        description="Tests only: let partner webhooks and other user-supplied URLs reach 127.0.0.0/8 and ::1 "
+        "(nothing else is relaxed); refused in production",
+    )
+    webhooks_disable_after_days: float = Field(
+        default=5.0, gt=0, description="Disable a partner webhook endpoint whose deliveries failed for this long"
+    )
+    webhooks_timeout_seconds: float = Field(default=15.0, gt=0, description="Budget of one webhook delivery attempt")
+    hubspot_base_url: str = Field(default="https://api.hubapi.com", description="HubSpot API base URL (fakes in tests)")
+    pipedrive_base_url: str = Field(
+        default="https://api.pipedrive.com", description="Pipedrive API base URL (fakes in tests)"
+    )
+
     @field_validator("extra_handler_modules", mode="before")
     @classmethod
     def _split_modules(cls, value: object) -> object:
@@ -88,6 +102,8 @@ class Settings(BaseSettings):
     def _no_crash_points_in_production(self) -> Self:
         if self.env == "prod" and self.crash_at is not None:
             raise ValueError("LEADFLOW_CRASH_AT is for crash tests; it may not be set in production")
+        if self.env == "prod" and self.webhooks_allow_loopback:
+            raise ValueError("LEADFLOW_WEBHOOKS_ALLOW_LOOPBACK is for tests; it may not be set in production")
         return self
 
     @property

@@ -14,6 +14,7 @@ from leadflow.auth import service as auth
 from leadflow.auth.repository import ApiKeyRepository
 from leadflow.auth.schemas import ApiKeyCreate
 from leadflow.demo.crm import FULL, SMALL, DemoSize, seed_demo_crm
+from leadflow.demo.integrations import seed_demo_integrations
 from leadflow.demo.pipeline import seed_demo_pipeline
 from leadflow.demo.site import seed_demo_site
 from leadflow.kit.crypto import digest
@@ -57,6 +58,7 @@ async def seed_demo(db: Database, *, size: DemoSize = FULL) -> None:
     await seed_demo_crm(db, demo, size)
     await seed_demo_crm(db, outra, SMALL)  # a little data of its own, so isolation can be seen
     await seed_demo_site(db, demo, write_key=DEMO_WRITE_KEY)  # landing pages: t.js, forms, thank-you page
+    await seed_demo_integrations(db, demo)  # after the CRM: AP-0001 and its captador come from there
 
 
 async def _seed_tenant(

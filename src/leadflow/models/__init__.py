@@ -7,6 +7,7 @@ from leadflow.models.auth import ApiKey, ApiKeyKind, RefreshToken
 from leadflow.models.bus import HandlerRun, OutboxMessage, OutboxStatus
 from leadflow.models.capture import Event, EventType, FailureType, RejectedEvent
 from leadflow.models.dataimport import ImportedRow, ImportJob, ImportStatus
+from leadflow.models.integration import ChannelContact, ConnectionStatus, IntegrationConnection
 from leadflow.models.lead import (
     CustomFieldDefinition,
     CustomFieldType,
@@ -41,32 +42,49 @@ from leadflow.models.property import (
     PropertyStatus,
     PropertyType,
 )
+from leadflow.models.sync import CrmConnection, ExternalRef
 from leadflow.models.tenant import Tenant, TenantHost
 from leadflow.models.user import Role, Team, TeamMember, User
+from leadflow.models.webhook import (
+    AttemptTrigger,
+    DeliveryStatus,
+    EndpointStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "ApiKey",
     "ApiKeyKind",
     "Attachment",
+    "AttemptTrigger",
     "AuditEntry",
     "Base",
+    "ChannelContact",
+    "ConnectionStatus",
     "Consent",
     "ConsentStatus",
     "ConversionKind",
+    "CrmConnection",
     "CustomFieldDefinition",
     "CustomFieldType",
     "DecisionKind",
+    "DeliveryStatus",
     "Development",
     "DevelopmentPhase",
     "Direction",
+    "EndpointStatus",
     "Event",
     "EventType",
+    "ExternalRef",
     "FailureType",
     "HandlerRun",
     "IdentityKind",
     "ImportJob",
     "ImportStatus",
     "ImportedRow",
+    "IntegrationConnection",
     "Interaction",
     "InteractionChannel",
     "Lead",
@@ -106,4 +124,7 @@ __all__ = [
     "User",
     "Visit",
     "VisitStatus",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

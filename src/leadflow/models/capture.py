@@ -21,12 +21,15 @@ class EventType(StrEnum):
     ALIAS = "alias"
     GROUP = "group"
     FORM = "form"
+    WEBHOOK = "webhook"  # a delivery from a connected provider (WhatsApp, a portal, Meta Lead Ads, …)
 
 
 class FailureType(StrEnum):
     SCHEMA_VIOLATION = "schema_violation"  # valid JSON that is not a valid event
     SIZE_VIOLATION = "size_violation"  # one event over the per-event limit
     MALFORMED_JSON = "malformed_json"  # the body is not JSON at all
+    AUTHENTICATION = "authentication"  # a webhook whose signature or credentials did not verify
+    UNKNOWN_REFERENCE = "unknown_reference"  # a delivery naming something we do not have (a listing)
 
 
 class Event(Base, TenantScoped):

@@ -97,6 +97,28 @@ async def process_conversion(
     return await _convert(session, scope, person, event, submission, form, pipeline, now=moment)
 
 
+async def convert_contact(
+    session: AsyncSession,
+    scope: Scope,
+    *,
+    event: Event,
+    submission: Submission,
+    person: Person,
+    origin: LeadForm | None,
+    now: datetime,
+) -> LeadConversion:
+    """A conversion read by another reader than the form's (a WhatsApp message, a portal lead), for a person it
+    identified itself: the same stages as a form's. ``origin`` plays the form's part (team whose roleta routes,
+    pipeline, property and source) and need not be stored. Idempotent per event, like :func:`process_conversion`."""
+    if (done := await ConversionRepository(session).of_event(event.id)) is not None:
+        return done
+    pipeline = await _pipeline_of(session, scope, origin)
+    open_lead = await OpenLeadRepository(session).latest(person.id, pipeline.id)
+    if open_lead is not None:
+        return await _reconvert(session, scope, open_lead, event, submission, origin, now=now)
+    return await _convert(session, scope, person, event, submission, origin, pipeline, now=now)
+
+
 # Identify
 
 

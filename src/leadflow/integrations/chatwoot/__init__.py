@@ -1,0 +1,1 @@
+"""Chatwoot: inbound webhooks here (``inbound.py``); the outbound client lives in ``client.py``."""

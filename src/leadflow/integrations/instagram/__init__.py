@@ -1,0 +1,1 @@
+"""Instagram messaging (DMs) by Instagram-scoped id (contracts §3.4)."""

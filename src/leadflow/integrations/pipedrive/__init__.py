@@ -1,0 +1,2 @@
+"""Pipedrive CRM, outbound: persons found by leadflow's id in a custom field, then created or updated (no native
+upsert)."""

@@ -1,0 +1,1 @@
+"""WhatsApp Cloud API: inbound webhooks (messages, statuses, Click-to-WhatsApp referrals) and sending."""

@@ -1,0 +1,367 @@
+"""CRM sync: connect a tenant's HubSpot (token sealed), push people with their latest lead keyed by our id, and
+re-sync on request. Every push goes through ``external_refs``: a payload that hashes like the last accepted one
+is not sent again, so duplicate events and replays cost nothing."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leadflow.bus.outbox import enqueue
+from leadflow.config import Settings
+from leadflow.integrations.hubspot.client import MAX_BATCH, ContactUpsert, HubSpotClient, HubSpotError
+from leadflow.integrations.hubspot.settings import HubSpotSettings
+from leadflow.integrations.pipedrive.client import PipedriveClient, PipedriveError, PipedriveSettings
+from leadflow.kit.errors import NotFound, ValidationFailed
+from leadflow.kit.http import RetryPolicy
+from leadflow.kit.ids import new_id
+from leadflow.kit.scope import Scope
+from leadflow.kit.sealing import KeyRing
+from leadflow.models import CrmConnection, ExternalRef, IdentityKind
+from leadflow.sync.events import ResyncRequested
+from leadflow.sync.fields import FIELDS, mapped, our_fields, payload_hash, pipedrive_person
+from leadflow.sync.repository import CrmConnectionRepository, ExternalRefRepository, SyncSourceRepository, lock_entity
+
+log = structlog.get_logger("leadflow.sync")
+
+HUBSPOT = "hubspot"
+PIPEDRIVE = "pipedrive"
+# A push runs inside a bus handler whose claim is a 60 s lease: its calls, waits included, must end well before.
+CRM_RETRY = RetryPolicy(attempts=3, base_delay=0.5, max_delay=5.0, max_retry_after=10.0)
+MAX_ERROR = 500
+
+
+class CrmConnectionNotFound(NotFound):
+    code = "crm-connection-not-found"
+    title = "CRM connection not found"
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    ring: KeyRing
+    hubspot_base_url: str
+    pipedrive_base_url: str = "https://api.pipedrive.com"
+    timeout: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SyncConfig:
+        return cls(
+            ring=KeyRing(settings.signing_keys()),
+            hubspot_base_url=settings.hubspot_base_url,
+            pipedrive_base_url=settings.pipedrive_base_url,
+        )
+
+
+@dataclass
+class PushReport:
+    pushed: list[uuid.UUID] = field(default_factory=list)
+    unchanged: list[uuid.UUID] = field(default_factory=list)
+    failed: dict[uuid.UUID, str] = field(default_factory=dict)
+
+
+def _context(connection_id: uuid.UUID) -> bytes:
+    return b"crm-connection:" + str(connection_id).encode()
+
+
+def _opened(ring: KeyRing, connection: CrmConnection) -> dict[str, object]:
+    """Settings with the secrets, in memory only; secrets sealed under a previous instance key are re-sealed under
+    the current one (stored with the caller's transaction), so key rotation completes as connections are used."""
+    secrets = ring.open_json(connection.credentials, context=_context(connection.id))
+    if ring.needs_reseal(connection.credentials):
+        connection.credentials = ring.seal_json(secrets, context=_context(connection.id))
+    return {**connection.settings, **secrets}
+
+
+def hubspot_settings(ring: KeyRing, connection: CrmConnection) -> HubSpotSettings:
+    return HubSpotSettings.model_validate(_opened(ring, connection))
+
+
+def pipedrive_settings(ring: KeyRing, connection: CrmConnection) -> PipedriveSettings:
+    return PipedriveSettings.model_validate(_opened(ring, connection))
+
+
+def _check_mapping(mapping: dict[str, str]) -> None:
+    unknown = sorted(set(mapping) - set(FIELDS))
+    if unknown:
+        raise ValidationFailed(
+            "unknown fields in the mapping",
+            errors=[{"field": f"field_mapping.{name}", "message": f"known: {', '.join(FIELDS)}"} for name in unknown],
+        )
+
+
+async def _connect(
+    session: AsyncSession, *, provider: str, public: dict[str, object], secrets: dict[str, str], config: SyncConfig
+) -> CrmConnection:
+    repo = CrmConnectionRepository(session)
+    connection = await repo.of_provider(provider) or repo.add(
+        CrmConnection(id=new_id(), provider=provider, credentials=b"")
+    )
+    connection.settings = public
+    connection.credentials = config.ring.seal_json(secrets, context=_context(connection.id))
+    connection.enabled = True
+    await session.flush()
+    return connection
+
+
+async def connect_hubspot(
+    session: AsyncSession, scope: Scope, *, data: HubSpotSettings, config: SyncConfig
+) -> CrmConnection:
+    """Create or replace the tenant's HubSpot connection; the token is sealed and never shown again."""
+    _check_mapping(data.field_mapping)
+    public = data.model_dump(mode="json", exclude={"access_token"})
+    secrets = {"access_token": data.access_token.get_secret_value()}
+    return await _connect(session, provider=HUBSPOT, public=public, secrets=secrets, config=config)
+
+
+async def connect_pipedrive(
+    session: AsyncSession, scope: Scope, *, data: PipedriveSettings, config: SyncConfig
+) -> CrmConnection:
+    """Create or replace the tenant's Pipedrive connection; the API token is sealed and never shown again."""
+    _check_mapping(data.field_mapping)
+    public = data.model_dump(mode="json", exclude={"api_token"})
+    secrets = {"api_token": data.api_token.get_secret_value()}
+    return await _connect(session, provider=PIPEDRIVE, public=public, secrets=secrets, config=config)
+
+
+async def get_connection(session: AsyncSession, scope: Scope, *, provider: str) -> CrmConnection:
+    connection = await CrmConnectionRepository(session).of_provider(provider)
+    if connection is None:
+        raise CrmConnectionNotFound(f"no {provider} connection")
+    return connection
+
+
+async def disconnect(session: AsyncSession, scope: Scope, *, provider: str) -> None:
+    """Forget the connection and the refs it made (the CRM's records stay where they are)."""
+    connection = await get_connection(session, scope, provider=provider)
+    refs = ExternalRefRepository(session)
+    for ref in await refs.all(refs.select().where(ExternalRef.provider == provider)):
+        await session.delete(ref)
+    await session.delete(connection)
+
+
+async def request_resync(
+    session: AsyncSession, scope: Scope, *, provider: str, person_ids: list[uuid.UUID] | None, force: bool
+) -> None:
+    connection = await get_connection(session, scope, provider=provider)
+    payload = {
+        "provider": provider,
+        "person_ids": [str(i) for i in person_ids] if person_ids is not None else None,
+        "force": force,
+    }
+    enqueue(session, ResyncRequested(tenant_id=connection.tenant_id, payload=payload))
+
+
+async def push_people(
+    session: AsyncSession,
+    scope: Scope,
+    *,
+    connection: CrmConnection,
+    person_ids: Sequence[uuid.UUID] | None,
+    config: SyncConfig,
+    now: datetime,
+    force: bool = False,
+) -> PushReport:
+    """Push the people (None: everyone with a lead) to the connection's CRM in batches.
+
+    Raises the provider's error (``retryable``) for a failure worth retrying later (429, 5xx, timeout) so the
+    bus retries the whole push (unchanged people are skipped then); other refusals are recorded on the
+    connection (and on the ref of each failed person) and end the push.
+    """
+    source = SyncSourceRepository(session)
+    ids = list(person_ids) if person_ids is not None else await source.people_with_leads()
+    report = PushReport()
+    if connection.provider == PIPEDRIVE:
+        await _push_pipedrive(session, connection, ids, report, config=config, now=now, force=force)
+    else:
+        await _push_hubspot(session, connection, ids, report, config=config, now=now, force=force)
+    if report.pushed and not report.failed:
+        connection.last_success_at = now
+    return report
+
+
+async def _push_hubspot(
+    session: AsyncSession,
+    connection: CrmConnection,
+    ids: list[uuid.UUID],
+    report: PushReport,
+    *,
+    config: SyncConfig,
+    now: datetime,
+    force: bool,
+) -> None:
+    settings = hubspot_settings(config.ring, connection)
+    client = HubSpotClient(
+        config.hubspot_base_url,
+        settings.access_token.get_secret_value(),
+        id_property=settings.id_property,
+        retry=CRM_RETRY,
+        timeout=config.timeout,
+    )
+    for start in range(0, len(ids), MAX_BATCH):
+        batch = ids[start : start + MAX_BATCH]
+        await _push_batch(session, connection, client, settings, batch, report, now=now, force=force)
+
+
+async def _push_batch(
+    session: AsyncSession,
+    connection: CrmConnection,
+    client: HubSpotClient,
+    settings: HubSpotSettings,
+    batch: list[uuid.UUID],
+    report: PushReport,
+    *,
+    now: datetime,
+    force: bool,
+) -> None:
+    properties = await _properties_of(session, batch, settings)
+    refs = await ExternalRefRepository(session).for_entities(HUBSPOT, "person", list(properties))
+    to_send: dict[uuid.UUID, tuple[dict[str, str], str]] = {}
+    for person_id, props in properties.items():
+        digest = payload_hash(props)
+        ref = refs.get(person_id)
+        if not force and ref is not None and ref.last_pushed_hash == digest:
+            report.unchanged.append(person_id)
+        else:
+            to_send[person_id] = (props, digest)
+    if not to_send:
+        return
+    contacts = [
+        ContactUpsert(id=str(pid), properties=props, trace_id=f"{pid}:{digest[:12]}")
+        for pid, (props, digest) in to_send.items()
+    ]
+    try:
+        result = await client.upsert_contacts(contacts)
+    except HubSpotError as error:
+        _record_error(connection, str(error), now)
+        if error.retryable:
+            raise
+        report.failed.update({pid: str(error) for pid in to_send})
+        log.warning("sync.push_refused", provider=HUBSPOT, status=error.status, people=len(to_send))
+        return
+    for pid, (_, digest) in to_send.items():
+        created, failure = result.created.get(str(pid)), result.failed.get(str(pid))
+        _apply(session, HUBSPOT, "contact", refs, pid, digest, created, failure, report, now)
+    if report.failed:
+        _record_error(connection, next(iter(report.failed.values())), now)
+
+
+def _apply(
+    session: AsyncSession,
+    provider: str,
+    external_type: str,
+    refs: dict[uuid.UUID, ExternalRef],
+    person_id: uuid.UUID,
+    digest: str,
+    created: tuple[str, bool] | None,
+    failure: str | None,
+    report: PushReport,
+    now: datetime,
+) -> None:
+    ref = refs.get(person_id)
+    if created is None:
+        report.failed[person_id] = failure or "not accepted"
+        if ref is not None:
+            ref.last_error, ref.last_error_at = (failure or "not accepted")[:MAX_ERROR], now
+        return
+    external_id, _new = created
+    if ref is None:
+        ref = ExternalRef(provider=provider, entity_type="person", entity_id=person_id, external_type=external_type)
+        session.add(ref)
+    ref.external_id = external_id
+    ref.last_pushed_hash, ref.last_pushed_at = digest, now
+    ref.last_error = ref.last_error_at = None
+    report.pushed.append(person_id)
+
+
+def _record_error(connection: CrmConnection, message: str, now: datetime) -> None:
+    connection.last_error, connection.last_error_at = message[:MAX_ERROR], now
+
+
+async def _our_values(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, str]]:
+    """Our fields of each person (with their latest lead) that the tenant still has."""
+    source = SyncSourceRepository(session)
+    people = await source.people(ids)
+    identities = await source.primary_identities(ids)
+    leads = await source.latest_leads(ids)
+    stages = await source.stages({lead.stage_id for lead in leads.values()})
+    owners = await source.users({lead.owner_id for lead in leads.values() if lead.owner_id})
+    found: dict[uuid.UUID, dict[str, str]] = {}
+    for person in people:
+        lead = leads.get(person.id)
+        found[person.id] = our_fields(
+            person,
+            email=identities.get((person.id, IdentityKind.EMAIL)),
+            phone=identities.get((person.id, IdentityKind.PHONE)),
+            lead=lead,
+            stage=stages.get(lead.stage_id) if lead else None,
+            owner=owners.get(lead.owner_id) if lead and lead.owner_id else None,
+        )
+    return found
+
+
+async def _properties_of(
+    session: AsyncSession, ids: list[uuid.UUID], settings: HubSpotSettings
+) -> dict[uuid.UUID, dict[str, str]]:
+    # The id property is our person id, always sent: it is what makes the upsert idempotent.
+    return {
+        pid: {**mapped(values, settings.field_mapping), settings.id_property: str(pid)}
+        for pid, values in (await _our_values(session, ids)).items()
+    }
+
+
+async def _push_pipedrive(
+    session: AsyncSession,
+    connection: CrmConnection,
+    ids: list[uuid.UUID],
+    report: PushReport,
+    *,
+    config: SyncConfig,
+    now: datetime,
+    force: bool,
+) -> None:
+    """No upsert in Pipedrive: under a per-person lock, update the person we linked before, else find them by our
+    id in the id custom field (a crash after a create is healed here), else create them."""
+    settings = pipedrive_settings(config.ring, connection)
+    client = PipedriveClient(
+        config.pipedrive_base_url, settings.api_token.get_secret_value(), retry=CRM_RETRY, timeout=config.timeout
+    )
+    refs = await ExternalRefRepository(session).for_entities(PIPEDRIVE, "person", ids)
+    for pid, values in (await _our_values(session, ids)).items():
+        body = pipedrive_person(
+            values, id_field_key=settings.id_field_key, entity_id=str(pid), mapping=settings.field_mapping
+        )
+        digest = payload_hash(body)
+        ref = refs.get(pid)
+        if not force and ref is not None and ref.last_pushed_hash == digest:
+            report.unchanged.append(pid)
+            continue
+        await lock_entity(session, f"crm:{PIPEDRIVE}:{connection.tenant_id}:{pid}")
+        try:
+            external_id = await _write_pipedrive(client, settings, ref, str(pid), body)
+        except PipedriveError as error:
+            _record_error(connection, str(error), now)
+            if error.retryable:
+                raise
+            _apply(session, PIPEDRIVE, "person", refs, pid, digest, None, str(error), report, now)
+            continue
+        _apply(session, PIPEDRIVE, "person", refs, pid, digest, (external_id, ref is None), None, report, now)
+
+
+async def _write_pipedrive(
+    client: PipedriveClient, settings: PipedriveSettings, ref: ExternalRef | None, our_id: str, body: dict[str, object]
+) -> str:
+    if ref is not None:
+        updated = await client.update_person(ref.external_id, body)
+        if updated is not None:
+            return updated
+    found = await client.find_person(settings.id_field_key, our_id)
+    if found is not None:
+        updated = await client.update_person(found, body)
+        if updated is not None:
+            return updated
+    return await client.create_person(body)

@@ -1,0 +1,41 @@
+"""Every query of partner webhooks."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from leadflow.kit.repository import Repository
+from leadflow.models import EndpointStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+
+class EndpointRepository(Repository[WebhookEndpoint]):
+    model = WebhookEndpoint
+
+    async def listed(self) -> Sequence[WebhookEndpoint]:
+        return await self.all(self.select().order_by(WebhookEndpoint.created_at, WebhookEndpoint.id))
+
+    async def enabled_for(self, event_type: str) -> list[WebhookEndpoint]:
+        """Enabled endpoints that asked for ``event_type`` (or for everything)."""
+        stmt = self.select().where(WebhookEndpoint.status == EndpointStatus.ENABLED).order_by(WebhookEndpoint.id)
+        return [e for e in await self.all(stmt) if event_type in e.event_types or "*" in e.event_types]
+
+
+class DeliveryRepository(Repository[WebhookDelivery]):
+    model = WebhookDelivery
+
+    async def for_event(self, endpoint_id: uuid.UUID, event_id: uuid.UUID) -> WebhookDelivery | None:
+        stmt = self.select().where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.event_id == event_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def of_endpoint(
+        self, endpoint_id: uuid.UUID, *, cursor: str | None, limit: int
+    ) -> tuple[list[WebhookDelivery], str | None]:
+        stmt = self.select().where(WebhookDelivery.endpoint_id == endpoint_id)
+        return await self.page(stmt, cursor=cursor, limit=limit)
+
+    async def attempts(self, delivery_id: uuid.UUID) -> Sequence[WebhookAttempt]:
+        stmt = select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery_id).order_by(WebhookAttempt.number)
+        return (await self.session.execute(stmt)).scalars().all()
