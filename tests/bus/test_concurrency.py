@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from leadflow.bus.dispatcher import Dispatcher
 from leadflow.bus.registry import Registry
 from leadflow.kit.db import Database
+from leadflow.kit.scope import Scope
 from leadflow.models import OutboxMessage, Tenant
 from tests.bus.conftest import publish_event
 
@@ -22,7 +23,8 @@ class TestConcurrentClaims:
         db, tenant = committed
         locked = await publish_event(db, tenant, lead="primeiro")
         free = await publish_event(db, tenant, lead="segundo")
-        async with engine.connect() as other_worker, other_worker.begin():
+        # The other worker claims as workers do: in the system scope (row-level security lets it see the row).
+        async with Database(engine).session(Scope.system()) as other_worker:
             await other_worker.execute(select(OutboxMessage.id).filter_by(id=locked.id).with_for_update())
             claimed = await Dispatcher(db, Registry()).claim()
         assert [m.event.id for m in claimed] == [free.id]
