@@ -17,7 +17,7 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    return config.get_main_option("sqlalchemy.url") or get_settings().effective_database_url
+    return config.get_main_option("sqlalchemy.url") or get_settings().effective_migration_url
 
 
 def _configure(connection: Connection) -> None:

@@ -34,6 +34,10 @@ from tests import factories
 use_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 POSTGRES_URL = os.environ.get("LEADFLOW_TEST_POSTGRES_URL")
+# On PostgreSQL the app under test connects as this login: a member of leadflow_app, neither superuser nor owner,
+# without BYPASSRLS, so every test also goes through the row-level security of migration 0007.
+APP_LOGIN = "leadflow_test_app"
+APP_PASSWORD = "leadflow-test-app"
 REDIS_URL = os.environ.get("LEADFLOW_TEST_REDIS_URL")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -64,6 +68,11 @@ def new_postgres_database() -> str:
     return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
 
 
+def as_app_login(owner_url: str) -> str:
+    """The same database, reached as the non-owner app login that the migrations let in."""
+    return make_url(owner_url).set(username=APP_LOGIN, password=APP_PASSWORD).render_as_string(hide_password=False)
+
+
 def drop_postgres_database(url: str) -> None:
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
 
@@ -73,8 +82,9 @@ def database_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
     urls = {"sqlite": f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'leadflow.db'}"}
     upgrade(urls["sqlite"])
     if POSTGRES_URL:
-        urls["postgresql"] = new_postgres_database()
-        upgrade(urls["postgresql"])
+        urls["postgresql_owner"] = new_postgres_database()
+        urls["postgresql"] = as_app_login(urls["postgresql_owner"])
+        upgrade(urls["postgresql_owner"], app_url=urls["postgresql"])
     yield urls
     if "postgresql" in urls:
         drop_postgres_database(urls["postgresql"])

@@ -26,7 +26,12 @@ from leadflow.kit.db import Database, create_engine
 from leadflow.kit.logging import configure_logging
 from leadflow.kit.ratelimit import make_counter
 from leadflow.kit.tokens import TokenSigner
-from leadflow.kit.web import BodyLimitMiddleware, RequestContextMiddleware, install_error_handlers
+from leadflow.kit.web import (
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+    install_error_handlers,
+)
 from leadflow.lead.endpoints import router as lead_router
 from leadflow.ops.endpoints import router as ops_router
 from leadflow.ops.endpoints import tenant_ops as ops_tenant_router
@@ -114,4 +119,5 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         overrides={"/v1/attachments": settings.max_upload_bytes, "/v1/imports": IMPORT_UPLOAD_LIMIT},
     )
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: error answers of the other layers get them too
     return app

@@ -45,7 +45,8 @@ def _database(settings: Settings) -> Database:
 
 def _migrate(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.effective_database_url)
+    # As the owner; the app's own login (LEADFLOW_DATABASE_URL) is then let in as a non-owner member.
+    upgrade(settings.effective_migration_url, app_url=settings.effective_database_url)
 
 
 def _serve(settings: Settings, host: str | None, port: int | None) -> None:
@@ -70,7 +71,7 @@ def migrate() -> None:
     """Upgrade the database to the latest schema."""
     settings = get_settings()
     _migrate(settings)
-    typer.echo(f"database migrated: {settings.effective_database_url.split('@')[-1]}")
+    typer.echo(f"database migrated: {settings.effective_migration_url.split('@')[-1]}")
 
 
 @cli.command()

@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy async URL; default is SQLite at <data_dir>/leadflow.db"
     )
+    migration_database_url: str | None = Field(
+        default=None,
+        description="URL of the owner role that runs `leadflow migrate` (PostgreSQL); default: the database URL. "
+        "With both set, the app connects as a non-owner role subject to row-level security",
+    )
     redis_url: str | None = None
 
     host: str = "127.0.0.1"
@@ -111,6 +116,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'leadflow.db'}"
+
+    @property
+    def effective_migration_url(self) -> str:
+        """The owner's URL for migrations; one URL (SQLite, `make demo`) serves both."""
+        return self.migration_database_url or self.effective_database_url
 
     def signing_keys(self) -> list[str]:
         """Current key first, then the previous ones that still verify (rotation)."""

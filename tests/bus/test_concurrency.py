@@ -26,7 +26,8 @@ class TestConcurrentClaims:
         free = await publish_event(db, tenant, lead="segundo")
         listening = Registry()
         listening.add("crm.noop", _noop, [LeadCreated.name])
-        async with engine.connect() as other_worker, other_worker.begin():
+        # The other worker claims as workers do: in the system scope (row-level security lets it see the row).
+        async with Database(engine).session(Scope.system()) as other_worker:
             await other_worker.execute(select(OutboxMessage.id).filter_by(id=locked.id).with_for_update())
             claimed = await Dispatcher(db, listening).claim()
         assert [m.event.id for m in claimed] == [free.id]
@@ -37,7 +38,7 @@ class TestConcurrentClaims:
         db, tenant = committed
         locked = await publish_event(db, tenant, lead="primeiro")
         free = await publish_event(db, tenant, lead="segundo")
-        async with engine.connect() as other_worker, other_worker.begin():
+        async with Database(engine).session(Scope.system()) as other_worker:
             await other_worker.execute(select(OutboxMessage.id).filter_by(id=locked.id).with_for_update())
             assert await Dispatcher(db, Registry()).dispatch_once() == 1  # the free one, marked done at once
         assert ((await stored(db, locked)).status, (await stored(db, free)).status) == (

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.capture.parsing import storable_text
@@ -21,7 +22,7 @@ from leadflow.capture.service import SCHEMA_VERSION, announce_to_pipeline
 from leadflow.kit.errors import Conflict, NotFound, ValidationFailed
 from leadflow.kit.ids import new_id
 from leadflow.kit.scope import Scope
-from leadflow.models import EventType, FailureType, LeadForm, RejectedEvent
+from leadflow.models import Development, EventType, FailureType, LeadForm, Pipeline, Property, RejectedEvent, Team
 from leadflow.pipeline.enrich import CLICK_ID_FIELDS, UTM_FIELDS
 
 FORM_SOURCE = "form"
@@ -220,7 +221,24 @@ async def create_form(session: AsyncSession, scope: Scope, *, data: FormCreate) 
     repo = FormRepository(session)
     if await repo.by_key(data.key) is not None:
         raise Conflict(f"a form with key {data.key!r} exists")
+    await _check_references(session, data.model_dump())
     return repo.add(LeadForm(**data.model_dump()))
+
+
+_REFERENCES: dict[str, type[Team | Pipeline | Property | Development]] = {
+    "team_id": Team,
+    "pipeline_id": Pipeline,
+    "property_id": Property,
+    "development_id": Development,
+}
+
+
+async def _check_references(session: AsyncSession, values: Mapping[str, Any]) -> None:
+    """Every id a form points at is a live row of the tenant (the scoped query hides the others' rows)."""
+    for name, model in _REFERENCES.items():
+        ref = values.get(name)
+        if ref is not None and await session.scalar(select(model.id).where(model.id == ref)) is None:
+            raise ValidationFailed(f"no such {name.removesuffix('_id')}", errors=[{"field": name}])
 
 
 async def get_form(session: AsyncSession, scope: Scope, *, form_id: uuid.UUID) -> LeadForm:
@@ -236,6 +254,7 @@ async def list_forms(
 
 async def update_form(session: AsyncSession, scope: Scope, *, form_id: uuid.UUID, data: FormUpdate) -> LeadForm:
     form = await get_form(session, scope, form_id=form_id)
+    await _check_references(session, data.model_dump(exclude_unset=True))
     for name, value in data.model_dump(exclude_unset=True).items():
         setattr(form, name, value)
     return form

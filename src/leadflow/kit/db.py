@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from leadflow.kit import rls  # noqa: F401 - registers the row-level security listeners on every Session
 from leadflow.kit.scope import Scope, set_scope
 
 
