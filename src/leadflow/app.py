@@ -29,6 +29,8 @@ from leadflow.ops.endpoints import router as ops_router
 from leadflow.ops.endpoints import tenant_ops as ops_tenant_router
 from leadflow.person.endpoints import router as person_router
 from leadflow.pipeline.endpoints import router as pipeline_router
+from leadflow.privacy import keys as privacy_keys
+from leadflow.privacy.endpoints import router as privacy_router
 from leadflow.property.endpoints import router as property_router
 from leadflow.tenant.service import TenantDirectory
 from leadflow.tracking.endpoints import router as tracking_router
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         ttl_seconds=settings.tenant_cache_seconds,
     )
     app.state.signer = TokenSigner(settings.signing_keys(), settings.access_token_ttl_seconds)
+    privacy_keys.configure(settings)  # LGPD services derive their keys from the same secrets
     app.state.counter = make_counter(settings.redis_url)
     app.state.login_policy = LoginPolicy(
         failures_per_account=settings.login_failures_per_account,
@@ -83,6 +86,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         audit_router,
         customfield_router,
         person_router,
+        privacy_router,
         lead_router,
         property_router,
         activity_router,

@@ -2,7 +2,7 @@
 
 from leadflow.kit.orm import Base
 from leadflow.models.activity import Attachment, Direction, Interaction, InteractionChannel, Task, Visit, VisitStatus
-from leadflow.models.audit import AuditEntry
+from leadflow.models.audit import AccessLogEntry, AuditChainHead, AuditEntry
 from leadflow.models.auth import ApiKey, ApiKeyKind, RefreshToken
 from leadflow.models.bus import HandlerRun, OutboxMessage, OutboxStatus
 from leadflow.models.capture import Event, EventType, FailureType, RejectedEvent
@@ -33,6 +33,17 @@ from leadflow.models.pipeline import (
     RoutingDecisionRecord,
     RuleSetVersion,
 )
+from leadflow.models.privacy import (
+    Anonymisation,
+    DataKey,
+    LegalBasis,
+    PrivacyRequest,
+    ProcessingPurpose,
+    RequestKind,
+    RequestOutcome,
+    RequestStatus,
+    Suppression,
+)
 from leadflow.models.property import (
     Development,
     DevelopmentPhase,
@@ -41,13 +52,17 @@ from leadflow.models.property import (
     PropertyStatus,
     PropertyType,
 )
+from leadflow.models.retention import RetentionPolicy
 from leadflow.models.tenant import Tenant, TenantHost
 from leadflow.models.user import Role, Team, TeamMember, User
 
 __all__ = [
+    "AccessLogEntry",
+    "Anonymisation",
     "ApiKey",
     "ApiKeyKind",
     "Attachment",
+    "AuditChainHead",
     "AuditEntry",
     "Base",
     "Consent",
@@ -55,6 +70,7 @@ __all__ = [
     "ConversionKind",
     "CustomFieldDefinition",
     "CustomFieldType",
+    "DataKey",
     "DecisionKind",
     "Development",
     "DevelopmentPhase",
@@ -76,6 +92,7 @@ __all__ = [
     "LeadInterest",
     "LeadStageHistory",
     "LeadStatus",
+    "LegalBasis",
     "ListingPurpose",
     "LossReason",
     "OutboxMessage",
@@ -84,18 +101,25 @@ __all__ = [
     "PersonIdentity",
     "PersonMerge",
     "Pipeline",
+    "PrivacyRequest",
+    "ProcessingPurpose",
     "Property",
     "PropertyStatus",
     "PropertyType",
     "Purpose",
     "RefreshToken",
     "RejectedEvent",
+    "RequestKind",
+    "RequestOutcome",
+    "RequestStatus",
+    "RetentionPolicy",
     "Role",
     "RoutingDecisionRecord",
     "RuleSetVersion",
     "Stage",
     "StageKind",
     "StageTransition",
+    "Suppression",
     "Tag",
     "Task",
     "Team",
