@@ -115,6 +115,33 @@ BEGIN
             EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON %I.%I FROM {APP_ROLE}', schema_name, t.relname);
         END IF;
     END LOOP;
+    -- LGPD redaction blanks recorded values (the chain commits to their hash, not to them): those two columns only.
+    IF to_regclass(format('%I.audit_log', schema_name)) IS NOT NULL THEN
+        EXECUTE format('GRANT UPDATE (changes, redacted_at, updated_at) ON %I.audit_log TO {APP_ROLE}', schema_name);
+    END IF;
+END
+$fn$
+"""
+
+# Retention may delete audit entries only up to what a chained `audit.purged` entry of the current tenant declared:
+# the app role cannot DELETE from audit_log, so this function, owned by the migration role, does it for it. Row
+# security still applies inside (FORCE), so it reaches the current tenant's rows only.
+PURGE_AUDIT = """
+CREATE OR REPLACE FUNCTION leadflow_purge_audit(ids uuid[]) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $fn$
+DECLARE
+    tenant uuid := nullif(current_setting('app.tenant_id', true), '')::uuid;
+    declared bigint;
+    removed integer;
+BEGIN
+    IF tenant IS NULL THEN
+        RAISE EXCEPTION 'audit purge without a tenant';
+    END IF;
+    SELECT max((changes->>'to_seq')::bigint) INTO declared
+    FROM audit_log WHERE tenant_id = tenant AND action = 'audit.purged';
+    DELETE FROM audit_log WHERE tenant_id = tenant AND id = ANY(ids) AND seq <= coalesce(declared, 0);
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    RETURN removed;
 END
 $fn$
 """
@@ -145,6 +172,9 @@ def upgrade() -> None:
     op.execute(APPLY_WALLS)
     op.execute("REVOKE ALL ON FUNCTION leadflow_apply_walls() FROM PUBLIC")
     op.execute("SELECT leadflow_apply_walls()")
+    op.execute(PURGE_AUDIT)
+    op.execute("REVOKE ALL ON FUNCTION leadflow_purge_audit(uuid[]) FROM PUBLIC")
+    op.execute(f"GRANT EXECUTE ON FUNCTION leadflow_purge_audit(uuid[]) TO {APP_ROLE}")
 
 
 def downgrade() -> None:
@@ -153,3 +183,4 @@ def downgrade() -> None:
     # The roles are cluster-wide and other databases may use them: they stay.
     op.execute(TEAR_DOWN)
     op.execute("DROP FUNCTION IF EXISTS leadflow_apply_walls()")
+    op.execute("DROP FUNCTION IF EXISTS leadflow_purge_audit(uuid[])")

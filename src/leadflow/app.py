@@ -37,6 +37,8 @@ from leadflow.ops.endpoints import router as ops_router
 from leadflow.ops.endpoints import tenant_ops as ops_tenant_router
 from leadflow.person.endpoints import router as person_router
 from leadflow.pipeline.endpoints import router as pipeline_router
+from leadflow.privacy import keys as privacy_keys
+from leadflow.privacy.endpoints import router as privacy_router
 from leadflow.property.endpoints import router as property_router
 from leadflow.site.endpoints import router as site_router
 from leadflow.sync.endpoints import router as sync_router
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         ttl_seconds=settings.tenant_cache_seconds,
     )
     app.state.signer = TokenSigner(settings.signing_keys(), settings.access_token_ttl_seconds)
+    privacy_keys.configure(settings)  # LGPD services derive their keys from the same secrets
     app.state.counter = make_counter(settings.redis_url)
     app.state.login_policy = LoginPolicy(
         failures_per_account=settings.login_failures_per_account,
@@ -98,6 +101,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         audit_router,
         customfield_router,
         person_router,
+        privacy_router,
         lead_router,
         property_router,
         activity_router,

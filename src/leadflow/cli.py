@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from leadflow.audit import commands as audit_commands
 from leadflow.auth import service as auth
 from leadflow.auth.schemas import ApiKeyCreate
 from leadflow.config import Settings, get_settings
@@ -21,6 +22,7 @@ from leadflow.kit.time import as_utc
 from leadflow.lead.funnel import ensure_default_pipelines
 from leadflow.models import ApiKeyKind, Role
 from leadflow.pipeline.schemas import ReplayReport, ReplayRequest
+from leadflow.retention import commands as retention_commands
 from leadflow.tenant.service import create_tenant, get_tenant_by_slug
 from leadflow.user import service as users
 from leadflow.user.schemas import UserCreate
@@ -34,6 +36,8 @@ keys_cli = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 cli.add_typer(tenants_cli, name="tenants")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(keys_cli, name="keys")
+cli.add_typer(audit_commands.app, name="audit")
+cli.add_typer(retention_commands.app, name="retention")
 
 Port = Annotated[int | None, typer.Option("--port", help="Port to listen on (default LEADFLOW_PORT or 8000).")]
 Host = Annotated[str | None, typer.Option("--host", help="Address to bind (default LEADFLOW_HOST).")]
@@ -125,6 +129,7 @@ def tenants_create(
             owner = Scope(tenant_id=tenant.id, actor_type="system", role=Role.OWNER.value)
             async with db.session(owner) as session:
                 await ensure_default_pipelines(session, owner)  # a new tenant can take leads at once
+                await retention_commands.schedule_first(session, owner)  # the worker's daily retention, from tomorrow
             return tenant.id
         finally:
             await db.dispose()

@@ -70,7 +70,8 @@ class TestRealRun:
         run = response.json()
         assert (run["dry_run"], run["source_job_id"], run["mapping"]) == (False, dry["id"], dry["mapping"])
         assert outcomes(run) == [(2, "created")]
-        person = (await as_manager.get(f"/v1/people/{run['report'][0]['entity_id']}")).json()
+        read = as_manager.get(f"/v1/people/{run['report'][0]['entity_id']}", params={"reveal": "cpf"})  # CPF unmasked
+        person = (await read).json()
         assert (person["name"], person["emails"], person["phones"], person["cpf_cnpj"]) == (
             "Maria Silva",
             ["maria@gmail.com"],
@@ -168,7 +169,7 @@ class TestUpsert:
         job = await imported(as_manager, data, dry_run=False, mode="upsert")
         assert outcomes(job) == [(2, "updated")]
         assert job["report"][0]["entity_id"] == str(person.id)
-        read = (await as_manager.get(f"/v1/people/{person.id}")).json()
+        read = (await as_manager.get(f"/v1/people/{person.id}", params={"reveal": "cpf"})).json()  # CPF unmasked
         assert (read["name"], read["phones"], read["cpf_cnpj"]) == ("Maria Silva", ["+5511987654321"], "52998224725")
 
     async def test_a_line_changing_nothing_is_a_duplicate(

@@ -64,7 +64,7 @@ class TestFindingDuplicates:
         other = await _create(as_broker, "Maria A. Silva", cpf_cnpj="52998224725")
         found = await _duplicates(as_broker, maria)
         assert [(d["person"]["id"], d["reasons"]) for d in found] == [
-            (other, [{"kind": "cpf_cnpj", "value": "52998224725"}])
+            (other, [{"kind": "cpf_cnpj", "value": "***.982.247-**"}])  # masked: privacy/masking.py
         ]
 
     async def test_a_whatsapp_number_meets_a_phone(self, as_broker: httpx.AsyncClient) -> None:

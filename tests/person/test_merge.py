@@ -95,7 +95,7 @@ class TestMergingPeople:
         survivor = (await as_manager.get(f"/v1/people/{pair.survivor['id']}")).json()
         assert survivor["emails"] == ["maria@gmail.com", "maria.trabalho@empresa.com.br"]
         assert survivor["phones"] == ["+5511987654321", "+551134567890"]
-        assert (survivor["cpf_cnpj"], survivor["notes"]) == ("52998224725", "Prefere contato à tarde.")
+        assert (survivor["cpf_cnpj"], survivor["notes"]) == ("***.982.247-**", "Prefere contato à tarde.")
         assert survivor["tags"] == ["vip", "investidor"]
         assert survivor["name"] == "Maria Silva"
         assert merge["filled_fields"] == ["cpf_cnpj", "notes", "tags"]

@@ -19,3 +19,6 @@ class AuditEntryRead(OutputSchema):
     ip: str | None
     user_agent: str | None
     request_id: str | None
+    seq: int | None
+    hash: str | None
+    redacted_at: datetime | None

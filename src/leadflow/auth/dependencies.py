@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from leadflow.audit.service import log_access
 from leadflow.auth import service
 from leadflow.kit.errors import Forbidden, Unauthenticated
 from leadflow.kit.scope import Scope, set_scope
@@ -49,6 +50,8 @@ async def authenticate(
         if route not in VIEWER_WRITABLE:
             raise Forbidden("viewers have read-only access")
     set_scope(session, scope)
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    log_access(session, scope, method=request.method, route=route)  # Marco Civil art. 15, with the request's commit
     return scope
 
 

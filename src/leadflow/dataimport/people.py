@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import chain
 from typing import Any
 
 from pydantic import ValidationError
@@ -44,8 +45,11 @@ from leadflow.person.service import (
     read_person,
     update_person,
 )
+from leadflow.privacy.service import any_suppressed
 
 ENTITY_TYPE = "person"
+# LGPD: an anonymised person's e-mail or phone is on the suppression list; an import must not bring them back.
+SUPPRESSED = "contact of an anonymised person (LGPD suppression list): not re-created"
 PERSON_FIELDS: dict[str, FieldSpec] = {
     "name": FieldSpec("Full name (required for a new person)"),
     "email": FieldSpec("E-mail; several columns may feed it", many=True),
@@ -168,6 +172,8 @@ async def matching_people(ctx: ImportContext, draft: PersonDraft) -> list[Person
 
 
 async def create_from_draft(ctx: ImportContext, draft: PersonDraft) -> Person:
+    if await any_suppressed(ctx.session, ctx.scope, identities=chain(*draft.identities.values())):
+        raise RowInvalid([{"field": None, "message": SUPPRESSED}])
     try:
         return await create_person(ctx.session, ctx.scope, data=draft.create_schema())
     except (ValidationError, ValidationFailed) as exc:

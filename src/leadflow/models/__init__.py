@@ -2,7 +2,7 @@
 
 from leadflow.kit.orm import Base
 from leadflow.models.activity import Attachment, Direction, Interaction, InteractionChannel, Task, Visit, VisitStatus
-from leadflow.models.audit import AuditEntry
+from leadflow.models.audit import AccessLogEntry, AuditChainHead, AuditEntry
 from leadflow.models.auth import ApiKey, ApiKeyKind, RefreshToken
 from leadflow.models.bus import HandlerRun, OutboxMessage, OutboxStatus
 from leadflow.models.capture import Event, EventType, FailureType, RejectedEvent
@@ -34,6 +34,17 @@ from leadflow.models.pipeline import (
     RoutingDecisionRecord,
     RuleSetVersion,
 )
+from leadflow.models.privacy import (
+    Anonymisation,
+    DataKey,
+    LegalBasis,
+    PrivacyRequest,
+    ProcessingPurpose,
+    RequestKind,
+    RequestOutcome,
+    RequestStatus,
+    Suppression,
+)
 from leadflow.models.property import (
     Development,
     DevelopmentPhase,
@@ -42,6 +53,7 @@ from leadflow.models.property import (
     PropertyStatus,
     PropertyType,
 )
+from leadflow.models.retention import RetentionPolicy
 from leadflow.models.sync import CrmConnection, ExternalRef
 from leadflow.models.tenant import Tenant, TenantHost
 from leadflow.models.user import Role, Team, TeamMember, User
@@ -55,10 +67,13 @@ from leadflow.models.webhook import (
 )
 
 __all__ = [
+    "AccessLogEntry",
+    "Anonymisation",
     "ApiKey",
     "ApiKeyKind",
     "Attachment",
     "AttemptTrigger",
+    "AuditChainHead",
     "AuditEntry",
     "Base",
     "ChannelContact",
@@ -69,6 +84,7 @@ __all__ = [
     "CrmConnection",
     "CustomFieldDefinition",
     "CustomFieldType",
+    "DataKey",
     "DecisionKind",
     "DeliveryStatus",
     "Development",
@@ -94,6 +110,7 @@ __all__ = [
     "LeadInterest",
     "LeadStageHistory",
     "LeadStatus",
+    "LegalBasis",
     "ListingPurpose",
     "LossReason",
     "OutboxMessage",
@@ -102,18 +119,25 @@ __all__ = [
     "PersonIdentity",
     "PersonMerge",
     "Pipeline",
+    "PrivacyRequest",
+    "ProcessingPurpose",
     "Property",
     "PropertyStatus",
     "PropertyType",
     "Purpose",
     "RefreshToken",
     "RejectedEvent",
+    "RequestKind",
+    "RequestOutcome",
+    "RequestStatus",
+    "RetentionPolicy",
     "Role",
     "RoutingDecisionRecord",
     "RuleSetVersion",
     "Stage",
     "StageKind",
     "StageTransition",
+    "Suppression",
     "Tag",
     "Task",
     "Team",

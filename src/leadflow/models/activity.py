@@ -47,6 +47,7 @@ class Interaction(Base, TenantScoped, SoftDeletable):
         Index("ix_interactions_occurred", "tenant_id", "occurred_at"),
     )
     __audited__ = True
+    __secret_fields__ = frozenset({"subject", "body", "meta"})  # personal data stays out of the audit log (LGPD)
 
     lead_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
     person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
@@ -74,6 +75,7 @@ class Task(Base, TenantScoped, SoftDeletable):
         Index("ix_tasks_due", "tenant_id", "due_at"),
     )
     __audited__ = True
+    __secret_fields__ = frozenset({"title", "notes"})  # personal data stays out of the audit log (LGPD)
 
     lead_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
     person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
@@ -96,6 +98,7 @@ class Visit(Base, TenantScoped, SoftDeletable):
         Index("ix_visits_when", "tenant_id", "scheduled_at"),
     )
     __audited__ = True
+    __secret_fields__ = frozenset({"feedback", "notes"})  # personal data stays out of the audit log (LGPD)
 
     lead_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
     property_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("properties.id", ondelete="SET NULL"))
@@ -118,6 +121,7 @@ class Attachment(Base, TenantScoped, SoftDeletable):
         Index("ix_attachments_property", "tenant_id", "property_id"),
     )
     __audited__ = True
+    __secret_fields__ = frozenset({"filename"})  # personal data stays out of the audit log (LGPD)
 
     interaction_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"))
     lead_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))

@@ -134,6 +134,7 @@ class Lead(Base, TenantScoped, SoftDeletable):
         Index("ix_leads_follow_up", "tenant_id", "next_follow_up_at"),
     )
     __audited__ = True
+    __secret_fields__ = frozenset({"title", "loss_note", "custom_fields"})  # personal data stays out of the audit log
 
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id", ondelete="RESTRICT"))
     pipeline_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("pipelines.id", ondelete="RESTRICT"))

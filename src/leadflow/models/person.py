@@ -56,6 +56,8 @@ class Person(Base, TenantScoped, SoftDeletable):
     )
     __audited__ = True
     __audit_exclude__ = frozenset({"name_key"})
+    # Personal data stays out of the append-only audit log (LGPD erasure): the diff names the field, masks the value.
+    __secret_fields__ = frozenset({"name", "cpf_cnpj", "birth_date", "notes", "custom_fields"})
 
     name: Mapped[str] = mapped_column(String(200))
     name_key: Mapped[str] = mapped_column(String(200), default="")  # name_search_key(name), kept by _keep_name_key
@@ -88,6 +90,7 @@ class PersonIdentity(Base, TenantScoped):
     )
     __audited__ = True
     __audit_exclude__ = frozenset({"phone_tail"})
+    __secret_fields__ = frozenset({"value", "match_key"})  # personal data: see Person
 
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     kind: Mapped[IdentityKind] = mapped_column(enum_column(IdentityKind, "identity_kind"))

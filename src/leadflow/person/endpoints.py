@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 
@@ -54,7 +54,16 @@ async def get_merge(merge_id: uuid.UUID, scope: Member, session: DbSession) -> M
 
 
 @router.get("/people/{person_id}", tags=["people"])
-async def get_person(person_id: uuid.UUID, scope: Member, session: DbSession) -> PersonRead:
+async def get_person(
+    person_id: uuid.UUID,
+    scope: Member,
+    session: DbSession,
+    reveal: Annotated[
+        Literal["cpf"] | None, Query(description="Show the CPF in full (owners and managers; audited)")
+    ] = None,
+) -> PersonRead:
+    if reveal == "cpf":
+        return await service.reveal_person(session, scope, person_id=person_id)
     return await service.read_person(session, await service.get_person(session, scope, person_id=person_id))
 
 

@@ -93,7 +93,9 @@ class PersonRead(OutputSchema):
     emails: list[str] = Field(examples=[["maria.silva@gmail.com"]])
     phones: list[str] = Field(examples=[["+5511987654321"]])
     whatsapp_ids: list[str] = Field(examples=[["+5511987654321"]])
-    cpf_cnpj: str | None = Field(examples=["52998224725"])
+    cpf_cnpj: str | None = Field(
+        examples=["***.982.247-**"], description="A CPF is masked unless revealed with ?reveal=cpf; a CNPJ is not"
+    )
     birth_date: date | None
     notes: str | None
     tags: list[str]

@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.customfield.service import validate_custom_fields
+from leadflow.kit import audit
 from leadflow.kit.br import InvalidValue
-from leadflow.kit.errors import Conflict, NotFound, ValidationFailed
+from leadflow.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from leadflow.kit.scope import Scope
 from leadflow.kit.time import utcnow
 from leadflow.models import Consent, ConsentStatus, IdentityKind, Person, PersonIdentity, PersonMerge
@@ -45,6 +46,7 @@ from leadflow.person.schemas import (
     PersonRead,
     PersonUpdate,
 )
+from leadflow.privacy.masking import mask_cpf, may_reveal
 
 CUSTOM_FIELD_ENTITY = "person"
 NOT_NULL = ("name", "emails", "phones", "whatsapp_ids", "tags", "custom_fields")
@@ -82,17 +84,29 @@ def _acting_user(scope: Scope) -> uuid.UUID | None:
 # Reading
 
 
-async def read_people(session: AsyncSession, people: list[Person]) -> list[PersonRead]:
-    """Render people with their e-mails, phones and WhatsApp ids, loading the identities of all in one query."""
+async def read_people(session: AsyncSession, people: list[Person], *, reveal_cpf: bool = False) -> list[PersonRead]:
+    """Render people with their e-mails, phones and WhatsApp ids, loading the identities of all in one query.
+    A CPF is masked unless ``reveal_cpf`` (see :func:`reveal_person`)."""
     found = await IdentityRepository(session).of_people([p.id for p in people])
-    return [_read(person, found.get(person.id, [])) for person in people]
+    return [_read(person, found.get(person.id, []), reveal_cpf=reveal_cpf) for person in people]
 
 
 async def read_person(session: AsyncSession, person: Person) -> PersonRead:
     return (await read_people(session, [person]))[0]
 
 
-def _read(person: Person, identities: list[PersonIdentity]) -> PersonRead:
+async def reveal_person(session: AsyncSession, scope: Scope, *, person_id: uuid.UUID) -> PersonRead:
+    """The person with their CPF in full: owners and managers (keys with "admin") only; every reveal is audited."""
+    if not may_reveal(scope):
+        raise Forbidden("your role may not reveal a CPF")
+    person = await get_person(session, scope, person_id=person_id)
+    audit.record(
+        session, action="reveal", entity_type="people", entity_id=person.id, changes={"revealed": ["cpf_cnpj"]}
+    )
+    return (await read_people(session, [person], reveal_cpf=True))[0]
+
+
+def _read(person: Person, identities: list[PersonIdentity], *, reveal_cpf: bool = False) -> PersonRead:
     def values(kind: IdentityKind) -> list[str]:
         return [i.value for i in identities if i.kind == kind]
 
@@ -102,7 +116,7 @@ def _read(person: Person, identities: list[PersonIdentity]) -> PersonRead:
         emails=values(IdentityKind.EMAIL),
         phones=values(IdentityKind.PHONE),
         whatsapp_ids=values(IdentityKind.WHATSAPP),
-        cpf_cnpj=person.cpf_cnpj,
+        cpf_cnpj=person.cpf_cnpj if reveal_cpf else mask_cpf(person.cpf_cnpj),
         birth_date=person.birth_date,
         notes=person.notes,
         tags=person.tags,
@@ -380,7 +394,7 @@ async def find_duplicates(session: AsyncSession, scope: Scope, *, person_id: uui
     keys = MatchKeys().add(await identities.of_person(person.id))
     reasons: dict[uuid.UUID, list[MatchReason]] = defaultdict(list)
     for match in await identities.shared_with_others(person.id, keys):
-        reason = MatchReason(kind=REASON_OF[match.kind], value=match.value)
+        reason = MatchReason(kind=REASON_OF[match.kind], value=mask_cpf(match.value) or match.value)
         if reason not in reasons[match.person_id]:
             reasons[match.person_id].append(reason)
     others = await PersonRepository(session).by_ids(list(reasons))

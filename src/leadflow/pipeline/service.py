@@ -60,6 +60,7 @@ from leadflow.pipeline.repository import (
 from leadflow.pipeline.routing import decide, hand_over_as_decided, load_roster, record_decision, routing_request
 from leadflow.pipeline.rules import RuleSet, RulesOutcome, run_rules
 from leadflow.pipeline.rulesets import active_rule_set
+from leadflow.privacy.service import flag_if_suppressed
 from leadflow.property.service import find_property_by_reference, listing_broker_of
 
 log = structlog.get_logger("leadflow.pipeline")
@@ -138,6 +139,7 @@ async def identify(session: AsyncSession, scope: Scope, submission: Submission) 
             phones=[contact.phone] if contact.phone else [],
         )
         person = await create_person(session, scope, data=data)
+        await flag_if_suppressed(session, scope, person=person, identities=_identities_of(submission))
     for identity in _identities_of(submission):
         await attach_identity(session, scope, person=person, identity=identity)
     return person

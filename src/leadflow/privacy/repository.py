@@ -1,0 +1,173 @@
+"""Every query of the LGPD features. Tenancy comes from the session scope, never from a hand-written filter."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+
+from leadflow.kit.repository import Repository
+from leadflow.models import (
+    Anonymisation,
+    Attachment,
+    Consent,
+    DataKey,
+    Event,
+    IdentityKind,
+    Interaction,
+    Lead,
+    LeadConversion,
+    LeadStageHistory,
+    Person,
+    PersonIdentity,
+    PersonMerge,
+    PrivacyRequest,
+    ProcessingPurpose,
+    RequestStatus,
+    Suppression,
+    Task,
+    Visit,
+)
+
+
+class PurposeRepository(Repository[ProcessingPurpose]):
+    model = ProcessingPurpose
+
+    async def by_key(self, key: str) -> ProcessingPurpose | None:
+        return (await self.session.execute(self.select().where(ProcessingPurpose.key == key))).scalar_one_or_none()
+
+    async def stored(self) -> list[ProcessingPurpose]:
+        return list(await self.all(self.select().order_by(ProcessingPurpose.key)))
+
+
+class ConsentLogRepository(Repository[Consent]):
+    model = Consent
+
+    async def of_person(self, person_id: uuid.UUID) -> list[Consent]:
+        """Oldest first: the log as it was written (the id is a UUIDv7, so it orders rows of the same instant)."""
+        stmt = self.select().where(Consent.person_id == person_id).order_by(Consent.created_at, Consent.id)
+        return list(await self.all(stmt))
+
+
+class RequestRepository(Repository[PrivacyRequest]):
+    model = PrivacyRequest
+
+    def filtered(self, *, status: RequestStatus | None, person_id: uuid.UUID | None) -> Select[Any]:
+        stmt = self.select()
+        if status is not None:
+            stmt = stmt.where(PrivacyRequest.status == status)
+        if person_id is not None:
+            stmt = stmt.where(PrivacyRequest.person_id == person_id)
+        return stmt
+
+    async def of_person(self, person_id: uuid.UUID) -> list[PrivacyRequest]:
+        return list(await self.all(self.select().where(PrivacyRequest.person_id == person_id)))
+
+
+class SuppressionRepository(Repository[Suppression]):
+    model = Suppression
+
+    async def existing(self, kind: str, digests: Sequence[str]) -> list[Suppression]:
+        stmt = self.select().where(Suppression.kind == kind, Suppression.digest.in_(list(digests)))
+        return list(await self.all(stmt))
+
+
+class DataKeyRepository(Repository[DataKey]):
+    model = DataKey
+
+    async def of_person(self, person_id: uuid.UUID, tracking_ids: Sequence[str]) -> list[DataKey]:
+        """The person's own key and the keys of the visitors (tracking ids) tied to them."""
+        conditions = [
+            DataKey.person_id == person_id,
+            (DataKey.subject_kind == "person") & (DataKey.subject_ref == str(person_id)),
+        ]
+        if tracking_ids:
+            conditions.append((DataKey.subject_kind == "visitor") & DataKey.subject_ref.in_(list(tracking_ids)))
+        return list(await self.all(self.select().where(or_(*conditions))))
+
+    async def for_subject(self, subject_kind: str, subject_ref: str) -> DataKey | None:
+        stmt = self.select().where(DataKey.subject_kind == subject_kind, DataKey.subject_ref == subject_ref)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+
+class AnonymisationRepository(Repository[Anonymisation]):
+    model = Anonymisation
+
+    async def of_person(self, person_id: uuid.UUID) -> Anonymisation | None:
+        stmt = self.select().where(Anonymisation.person_id == person_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+
+class SubjectDataRepository:
+    """Every row that holds or points at one person: what a subject export shows and anonymisation rewrites.
+
+    Deleted rows are included (``include_deleted``): the subject has a right to them too, and they must not
+    keep personal data after anonymisation.
+    """
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    async def _rows(self, stmt: Select[Any]) -> list[Any]:
+        result = await self.session.execute(stmt.execution_options(include_deleted=True))
+        return list(result.scalars().all())
+
+    async def person(self, person_id: uuid.UUID) -> Person | None:
+        rows = await self._rows(select(Person).where(Person.id == person_id))
+        return rows[0] if rows else None
+
+    async def identities(self, person_id: uuid.UUID) -> list[PersonIdentity]:
+        stmt = select(PersonIdentity).where(PersonIdentity.person_id == person_id).order_by(PersonIdentity.created_at)
+        return await self._rows(stmt)
+
+    async def leads(self, person_id: uuid.UUID) -> list[Lead]:
+        return await self._rows(select(Lead).where(Lead.person_id == person_id).order_by(Lead.created_at))
+
+    async def stage_history(self, lead_ids: Sequence[uuid.UUID]) -> list[LeadStageHistory]:
+        stmt = select(LeadStageHistory).where(LeadStageHistory.lead_id.in_(list(lead_ids)))
+        return await self._rows(stmt.order_by(LeadStageHistory.moved_at))
+
+    async def conversions(self, lead_ids: Sequence[uuid.UUID]) -> list[LeadConversion]:
+        stmt = select(LeadConversion).where(LeadConversion.lead_id.in_(list(lead_ids)))
+        return await self._rows(stmt.order_by(LeadConversion.occurred_at))
+
+    async def interactions(self, person_id: uuid.UUID, lead_ids: Sequence[uuid.UUID]) -> list[Interaction]:
+        stmt = select(Interaction).where(_of(Interaction, person_id, lead_ids)).order_by(Interaction.occurred_at)
+        return await self._rows(stmt)
+
+    async def tasks(self, person_id: uuid.UUID, lead_ids: Sequence[uuid.UUID]) -> list[Task]:
+        return await self._rows(select(Task).where(_of(Task, person_id, lead_ids)).order_by(Task.created_at))
+
+    async def visits(self, lead_ids: Sequence[uuid.UUID]) -> list[Visit]:
+        return await self._rows(select(Visit).where(Visit.lead_id.in_(list(lead_ids))).order_by(Visit.created_at))
+
+    async def attachments(self, person_id: uuid.UUID, lead_ids: Sequence[uuid.UUID]) -> list[Attachment]:
+        stmt = select(Attachment).where(_of(Attachment, person_id, lead_ids)).order_by(Attachment.created_at)
+        return await self._rows(stmt)
+
+    async def merges(self, person_id: uuid.UUID) -> list[PersonMerge]:
+        stmt = select(PersonMerge).where(or_(PersonMerge.survivor_id == person_id, PersonMerge.merged_id == person_id))
+        return await self._rows(stmt)
+
+    async def events(self, tracking_ids: Sequence[str], event_ids: Sequence[uuid.UUID]) -> list[Event]:
+        """Raw events of the person: those of their visitor ids and those that converted one of their leads."""
+        conditions = []
+        if tracking_ids:
+            conditions.append(Event.tracking_id.in_(list(tracking_ids)))
+        if event_ids:
+            conditions.append(Event.id.in_(list(event_ids)))
+        if not conditions:
+            return []
+        return await self._rows(select(Event).where(or_(*conditions)).order_by(Event.received_at, Event.id))
+
+
+def tracking_ids_of(identities: Sequence[PersonIdentity]) -> list[str]:
+    return [i.value for i in identities if i.kind == IdentityKind.TRACKING_ID]
+
+
+def _of(model: type[Interaction | Task | Attachment], person_id: uuid.UUID, lead_ids: Sequence[uuid.UUID]) -> Any:
+    if not lead_ids:
+        return model.person_id == person_id
+    return or_(model.person_id == person_id, model.lead_id.in_(list(lead_ids)))
