@@ -21,6 +21,7 @@ from leadflow.kit.crypto import digest
 from leadflow.kit.db import Database
 from leadflow.kit.scope import Scope
 from leadflow.models import ApiKeyKind, Role
+from leadflow.retention.commands import schedule_first
 from leadflow.tenant.repository import TenantRepository
 from leadflow.tenant.service import create_tenant
 from leadflow.user import service as users
@@ -59,6 +60,9 @@ async def seed_demo(db: Database, *, size: DemoSize = FULL) -> None:
     await seed_demo_crm(db, outra, SMALL)  # a little data of its own, so isolation can be seen
     await seed_demo_site(db, demo, write_key=DEMO_WRITE_KEY)  # landing pages: t.js, forms, thank-you page
     await seed_demo_integrations(db, demo)  # after the CRM: AP-0001 and its captador come from there
+    for tenant_id in (demo, outra):  # the worker's daily retention, from tomorrow, as `leadflow tenants create` does
+        async with db.session(Scope.for_tenant(tenant_id)) as session:
+            await schedule_first(session, Scope.for_tenant(tenant_id))
 
 
 async def _seed_tenant(
