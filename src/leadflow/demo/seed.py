@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.auth import service as auth
@@ -20,7 +21,8 @@ from leadflow.demo.site import seed_demo_site
 from leadflow.kit.crypto import digest
 from leadflow.kit.db import Database
 from leadflow.kit.scope import Scope
-from leadflow.models import ApiKeyKind, Role
+from leadflow.kit.time import utcnow
+from leadflow.models import ApiKeyKind, OutboxMessage, OutboxStatus, Role
 from leadflow.retention.commands import schedule_first
 from leadflow.tenant.repository import TenantRepository
 from leadflow.tenant.service import create_tenant
@@ -60,9 +62,27 @@ async def seed_demo(db: Database, *, size: DemoSize = FULL) -> None:
     await seed_demo_crm(db, outra, SMALL)  # a little data of its own, so isolation can be seen
     await seed_demo_site(db, demo, write_key=DEMO_WRITE_KEY)  # landing pages: t.js, forms, thank-you page
     await seed_demo_integrations(db, demo)  # after the CRM: AP-0001 and its captador come from there
+    await _history_delivered(db)
     for tenant_id in (demo, outra):  # the worker's daily retention, from tomorrow, as `leadflow tenants create` does
         async with db.session(Scope.for_tenant(tenant_id)) as session:
             await schedule_first(session, Scope.for_tenant(tenant_id))
+
+
+async def _history_delivered(db: Database) -> None:
+    """The seeded CRM is history, not news: its domain events are marked delivered, so the demo's worker starts
+    with an empty queue (a form or WhatsApp lead is handled at once, not after 600 seeded events) and no partner
+    webhook or CRM hears of the seeded leads. Timers (SLA deadlines) stay."""
+    async with db.session(Scope.system()) as session:
+        seeded = (
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.available_at <= utcnow(),
+                OutboxMessage.event_name != "lead.sla_due",
+            )
+            .values(status=OutboxStatus.DONE)
+        )
+        await session.execute(seeded.execution_options(synchronize_session=False))
 
 
 async def _seed_tenant(
