@@ -70,6 +70,10 @@ MEMBERS_WRITE = row(
 # managers (and a secret key with ``admin``, which the matrix's key does not have).
 MANAGERS = row(owner=ALLOW, manager=ALLOW, broker=DENY, viewer=DENY, anonymous=AUTH, write_key=DENY, secret_key=DENY)
 
+# The console (cookie + CSRF, tested in tests/console): see the rows' comments below.
+CONSOLE_PAGE = PUBLIC
+CONSOLE_FORM = row(owner=DENY, manager=DENY, broker=DENY, viewer=DENY, anonymous=DENY, write_key=DENY, secret_key=DENY)
+
 MATRIX: dict[tuple[str, str], dict[str, Expect]] = {
     # PUBLIC
     ("GET", "/docs"): PUBLIC,
@@ -232,4 +236,77 @@ MATRIX: dict[tuple[str, str], dict[str, Expect]] = {
     ("DELETE", "/v1/users/{user_id}"): MANAGERS,
     ("PATCH", "/v1/users/{user_id}"): MANAGERS,
     ("POST", "/v1/users/{user_id}/restore"): MANAGERS,
+    # Public pages of the tenant's site, the console's login page and static files, and the inbound channel hooks
+    # (authenticated by each vendor's signature or Basic credentials, tests/integrations).
+    ("GET", "/"): PUBLIC,
+    ("GET", "/app/login"): PUBLIC,
+    ("GET", "/app/static/vendor/{name}"): PUBLIC,
+    ("GET", "/app/static/{name}"): PUBLIC,
+    ("GET", "/empreendimentos/{slug}"): PUBLIC,
+    ("GET", "/hooks/{provider}/{key}"): PUBLIC,
+    ("POST", "/hooks/{provider}/{key}"): PUBLIC,
+    ("GET", "/imoveis/{reference}"): PUBLIC,
+    ("GET", "/obrigado"): PUBLIC,
+    ("GET", "/robots.txt"): PUBLIC,
+    ("GET", "/sitemap.xml"): PUBLIC,
+    # The console authenticates by its own session cookie (tests/console): an API credential carries no weight
+    # there, every caller without the cookie is sent to the login page (a redirect, past this layer).
+    ("GET", "/app"): CONSOLE_PAGE,
+    ("GET", "/app/"): CONSOLE_PAGE,
+    ("GET", "/app/funil"): CONSOLE_PAGE,
+    ("GET", "/app/leads"): CONSOLE_PAGE,
+    ("GET", "/app/leads/{lead_id}"): CONSOLE_PAGE,
+    ("GET", "/app/operacoes"): CONSOLE_PAGE,
+    ("GET", "/app/painel"): CONSOLE_PAGE,
+    ("GET", "/app/password"): CONSOLE_PAGE,
+    ("GET", "/app/stream"): CONSOLE_PAGE,
+    # The console's forms: refused (403) without the console session's CSRF token, whatever API credential.
+    ("POST", "/app/lang"): CONSOLE_FORM,
+    ("POST", "/app/leads/{lead_id}/assign"): CONSOLE_FORM,
+    ("POST", "/app/leads/{lead_id}/contact"): CONSOLE_FORM,
+    ("POST", "/app/leads/{lead_id}/interactions"): CONSOLE_FORM,
+    ("POST", "/app/leads/{lead_id}/move"): CONSOLE_FORM,
+    ("POST", "/app/leads/{lead_id}/tasks"): CONSOLE_FORM,
+    ("POST", "/app/login"): CONSOLE_FORM,
+    ("POST", "/app/logout"): CONSOLE_FORM,
+    ("POST", "/app/operacoes/dead-letters/retry"): CONSOLE_FORM,
+    ("POST", "/app/operacoes/dead-letters/{message_id}/retry"): CONSOLE_FORM,
+    ("POST", "/app/operacoes/replay"): CONSOLE_FORM,
+    ("POST", "/app/password"): CONSOLE_FORM,
+    # Consents and purposes (LGPD): read by every role and a secret key with read.
+    ("GET", "/v1/people/{person_id}/privacy/consents"): MEMBERS_READ,
+    ("GET", "/v1/privacy/purposes"): MEMBERS_READ,
+    # Recording a consent, sending WhatsApp from a lead: every role but the viewer.
+    ("POST", "/v1/leads/{lead_id}/whatsapp"): MEMBERS_WRITE,
+    ("POST", "/v1/people/{person_id}/privacy/consents"): MEMBERS_WRITE,
+    # Integrations, partner webhooks, CRM sync, data-subject requests, export and anonymisation: owners and managers.
+    ("GET", "/v1/integrations"): MANAGERS,
+    ("POST", "/v1/integrations"): MANAGERS,
+    ("GET", "/v1/integrations/providers"): MANAGERS,
+    ("DELETE", "/v1/integrations/{connection_id}"): MANAGERS,
+    ("GET", "/v1/integrations/{connection_id}"): MANAGERS,
+    ("PATCH", "/v1/integrations/{connection_id}"): MANAGERS,
+    ("GET", "/v1/integrations/{connection_id}/health"): MANAGERS,
+    ("POST", "/v1/integrations/{connection_id}/test"): MANAGERS,
+    ("POST", "/v1/people/{person_id}/anonymise"): MANAGERS,
+    ("GET", "/v1/people/{person_id}/export"): MANAGERS,
+    ("POST", "/v1/privacy/purposes"): MANAGERS,
+    ("GET", "/v1/privacy/requests"): MANAGERS,
+    ("POST", "/v1/privacy/requests"): MANAGERS,
+    ("POST", "/v1/privacy/requests/{request_id}/close"): MANAGERS,
+    ("PUT", "/v1/sync/hubspot"): MANAGERS,
+    ("PUT", "/v1/sync/pipedrive"): MANAGERS,
+    ("DELETE", "/v1/sync/{provider}"): MANAGERS,
+    ("GET", "/v1/sync/{provider}"): MANAGERS,
+    ("POST", "/v1/sync/{provider}/resync"): MANAGERS,
+    ("GET", "/v1/webhooks"): MANAGERS,
+    ("POST", "/v1/webhooks"): MANAGERS,
+    ("GET", "/v1/webhooks/event-types"): MANAGERS,
+    ("DELETE", "/v1/webhooks/{endpoint_id}"): MANAGERS,
+    ("GET", "/v1/webhooks/{endpoint_id}"): MANAGERS,
+    ("PATCH", "/v1/webhooks/{endpoint_id}"): MANAGERS,
+    ("GET", "/v1/webhooks/{endpoint_id}/deliveries"): MANAGERS,
+    ("GET", "/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}"): MANAGERS,
+    ("POST", "/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}/redeliver"): MANAGERS,
+    ("POST", "/v1/webhooks/{endpoint_id}/rotate-secret"): MANAGERS,
 }
