@@ -36,7 +36,7 @@ def settings(tmp_path: object) -> Settings:
         redis_url=None,
         log_format="json",
         webhooks_allow_loopback=True,
-        webhooks_timeout_seconds=0.5,
+        webhooks_timeout_seconds=2.0,  # short, yet long enough for a loopback reply on a loaded 2-core machine
     )
 
 

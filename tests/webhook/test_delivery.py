@@ -259,7 +259,7 @@ class TestRetries:
         partner: Partner,
         endpoint: dict[str, Any],
     ) -> None:
-        partner.server.replies.append(Reply(200, delay=1.0))  # the test settings give an attempt 0.5 s
+        partner.server.replies.append(Reply(200, delay=3.0))  # the test settings give an attempt 2 s
         await publish_lead_created(db, tenant)
         await drain(worker)
         [first] = await attempts_of(db, tenant)
