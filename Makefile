@@ -47,8 +47,11 @@ migrations-check: install  ## the migrations build the schema and match the mode
 	LEADFLOW_DATABASE_URL="sqlite+aiosqlite:///$$tmp/check.db" $(BIN)/alembic upgrade head && \
 	LEADFLOW_DATABASE_URL="sqlite+aiosqlite:///$$tmp/check.db" $(BIN)/alembic check
 
+# One worker per core (pytest-xdist), each with its own SQLite file and PostgreSQL database; a test file stays on
+# one worker so its module-scoped servers and browser start once. PYTEST_WORKERS=0 runs in this process.
+PYTEST_WORKERS ?= auto
 pytest: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test: lint typecheck migrations-check pytest  ## the whole suite, as CI runs it
 

@@ -11,6 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from leadflow.kit.db import create_engine
@@ -18,6 +19,7 @@ from leadflow.kit.db import create_engine
 ROOT = Path(__file__).resolve().parents[3]
 # Created by migration 0007: the app's privileges, and the right to switch the system scope on.
 APP_GROUPS = ("leadflow_app", "leadflow_system")
+DUPLICATE = {"42710", "23505"}  # duplicate_object; unique_violation when two CREATE ROLE race in the catalog
 
 
 def alembic_config(database_url: str) -> Config:
@@ -59,7 +61,13 @@ async def _ensure_app_login(conn: AsyncConnection, owner_url: str, app_url: str)
         if app.password:
             literal = await conn.scalar(text("SELECT quote_literal(:pw)"), {"pw": str(app.password)})
             password = f" PASSWORD {literal}"
-        await conn.execute(text(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS INHERIT{password}"))
+        try:
+            async with conn.begin_nested():
+                await conn.execute(text(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS INHERIT{password}"))
+        except DBAPIError as error:
+            # Roles are cluster-wide: a twin migrating another database (parallel test workers) made it first.
+            if getattr(error.orig, "sqlstate", None) not in DUPLICATE:
+                raise
     for group in APP_GROUPS:
         member = await conn.scalar(
             text("SELECT pg_has_role(:name, :group, 'MEMBER')"), {"name": app.username, "group": group}
