@@ -26,6 +26,16 @@ class TestLogin:
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["type"].endswith("/invalid-credentials")
 
+    async def test_the_api_ignores_an_access_token_sent_as_a_cookie(
+        self, app: FastAPI, tenant: Tenant, manager: User
+    ) -> None:
+        """A browser sends cookies with cross-site requests; only a Bearer header proves the caller chose to."""
+        tokens = await factories.login(app, tenant, manager.email)
+        async with factories.client(app, tenant) as c:
+            for name in ("lf_access", "lf_console_at", "__Host-lf_at"):
+                c.cookies.set(name, tokens["access_token"])
+            assert (await c.get("/v1/me")).status_code == 401
+
 
 class TestPasswordHashing:
     def test_passwords_are_stored_as_argon2id_and_verify(self) -> None:

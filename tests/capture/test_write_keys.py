@@ -77,6 +77,7 @@ class TestOrigins:
             response = await client.post("/v1/track", json=track())
         assert response.status_code == 200
         assert response.headers["access-control-allow-origin"] == origin
+        assert "access-control-allow-credentials" not in response.headers  # the write key, not cookies, authorises
 
     async def test_a_preflight_is_answered_only_for_a_listed_origin(
         self, app: FastAPI, db: Database, tenant: Tenant, write_key: tuple[ApiKey, str], anonymous: httpx.AsyncClient

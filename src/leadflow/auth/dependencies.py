@@ -23,7 +23,6 @@ from leadflow.models import ApiKeyKind, Role
 from leadflow.tenant.dependencies import CurrentTenant
 
 bearer = HTTPBearer(auto_error=False, description="A JWT access token or a secret API key")
-ACCESS_COOKIE = "lf_access"
 
 # Routes a viewer may call although they are not reads (their own session and password).
 VIEWER_WRITABLE = frozenset({"/v1/auth/logout", "/v1/me/password"})
@@ -34,7 +33,9 @@ async def authenticate(
     tenant: CurrentTenant,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Scope:
-    token = credentials.credentials if credentials else request.cookies.get(ACCESS_COOKIE)
+    # Bearer only, never a cookie: a browser attaches cookies to cross-site requests, and the API has no CSRF
+    # check (the console, which does, authenticates its own cookies in console/session.py).
+    token = credentials.credentials if credentials else None
     if not token:
         raise Unauthenticated("send an access token or API key as a Bearer token")
     session = request_session(request)

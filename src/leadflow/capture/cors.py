@@ -10,11 +10,15 @@ from leadflow.tenant.dependencies import CurrentTenant
 
 
 def cors_headers(request: Request) -> dict[str, str]:
-    """The answer's CORS headers: the caller's origin echoed (it was checked before the request got this far)."""
+    """The answer's CORS headers: the caller's origin echoed (it was checked before the request got this far).
+
+    Never ``Allow-Credentials``: these routes authenticate by the public write key, not by cookies, and t.js sends
+    with ``credentials: "omit"``; a page of another site must not read an answer its cookies earned.
+    """
     origin = request.headers.get("origin")
     if origin is None:
         return {}
-    return {"Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true", "Vary": "Origin"}
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
 
 
 async def preflight(request: Request, tenant: CurrentTenant, session: DbSession) -> Response:
