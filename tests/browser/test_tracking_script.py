@@ -35,7 +35,6 @@ from leadflow.kit.scope import Scope
 from leadflow.models import ApiKeyKind
 from leadflow.tenant.service import create_tenant
 from tests import factories
-from tests.tracking.conftest import with_tracking
 
 CHROMIUM = Path("/usr/bin/chromium")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -153,7 +152,7 @@ async def _seed(url: str, site_origin: str) -> tuple[str, str]:
 def _serve_app(settings: Settings) -> tuple[uvicorn.Server, threading.Thread, str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
-    app = with_tracking(create_app(settings))
+    app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

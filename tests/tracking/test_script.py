@@ -14,7 +14,6 @@ from leadflow.app import create_app
 from leadflow.config import Settings
 from leadflow.kit.db import Database, create_engine
 from leadflow.tracking import service
-from tests.tracking.conftest import with_tracking
 
 SCRIPT = service.tracking_script()
 
@@ -24,7 +23,7 @@ async def any_host() -> AsyncIterator[httpx.AsyncClient]:
     """A client on a host no tenant answers for: the script needs neither a tenant nor the database."""
     settings = Settings(_env_file=None, secret_key=SecretStr("k" * 48), default_tenant=None)
     database = Database(create_engine("sqlite+aiosqlite://"))
-    app = with_tracking(create_app(settings, database=database))
+    app = create_app(settings, database=database)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://www.imobiliaria-exemplo.com.br") as client:
         yield client
