@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SRC    := src tests bench migrations
 
-.PHONY: install demo serve test lint format typecheck migrations-check pytest bench chromium clean
+.PHONY: install demo serve test lint format typecheck migrations-check pytest bench soak chromium clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "leadflow needs Python 3.11+"'
@@ -67,6 +67,10 @@ chromium:  ## Debian's Chromium for the browser test (tests/browser), installed 
 
 bench: install  ## performance figures (printed, not asserted)
 	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# Longer runs of the randomised specifications than `make test` affords (the two-tenant state machine).
+soak: install  ## the stateful model with 200 examples of up to 50 steps, on SQLite and PostgreSQL
+	LEADFLOW_STATEFUL_EXAMPLES=200 LEADFLOW_STATEFUL_STEPS=50 $(BIN)/pytest -p no:logging tests/test_stateful_model.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache
