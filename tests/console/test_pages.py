@@ -3,14 +3,34 @@
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadflow.kit.db import Database
 from leadflow.kit.time import utcnow
-from leadflow.models import Lead, LeadStatus, Role, Stage, Tenant, User
+from leadflow.models import (
+    Direction,
+    Event,
+    EventType,
+    IdentityKind,
+    Interaction,
+    InteractionChannel,
+    Lead,
+    LeadStatus,
+    PersonIdentity,
+    Role,
+    Stage,
+    Tenant,
+    User,
+)
 from tests import factories
 from tests.console.conftest import Console, logged_in_console
 
@@ -203,6 +223,126 @@ class TestLeadPage:
             response = await console.get(f"/app/leads/{new_lead.id}")
         assert response.status_code == 404
         assert "Maria Silva" not in response.text
+
+
+async def _visitor_of(db: Database, tenant: Tenant, lead: Lead, tracking_id: str) -> None:
+    async with db.session(factories.owner_scope(tenant)) as session:
+        session.add(
+            PersonIdentity(
+                person_id=lead.person_id,
+                kind=IdentityKind.TRACKING_ID,
+                value=tracking_id,
+                match_key=tracking_id,
+                is_primary=False,
+            )
+        )
+
+
+async def _page_view(db: Database, tenant: Tenant, tracking_id: str, url: str, title: str, minutes_ago: int) -> None:
+    moment = utcnow() - timedelta(minutes=minutes_ago)
+    async with db.session(factories.owner_scope(tenant)) as session:
+        session.add(
+            Event(
+                type=EventType.PAGE,
+                source="t.js",
+                message_id=str(uuid.uuid4()),
+                tracking_id=tracking_id,
+                received_at=moment,
+                occurred_at=moment,
+                payload={"type": "page", "properties": {"title": title, "url": url}},
+                page_url=url,
+            )
+        )
+
+
+@contextmanager
+def _counting_statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+
+class TestLeadTimeline:
+    async def test_shows_the_pages_the_leads_visitor_viewed_before_and_after_converting(
+        self, broker_console: Console, db: Database, tenant: Tenant, new_lead: Lead
+    ) -> None:
+        await _visitor_of(db, tenant, new_lead, "t-maria")
+        await _page_view(db, tenant, "t-maria", "https://aurora.example.com/plantas", "Plantas do Aurora", 30)
+        await _page_view(db, tenant, "t-maria", "https://aurora.example.com/precos", "Tabela de preços", 5)
+        await _page_view(db, tenant, "t-someone-else", "https://aurora.example.com/segredo", "Outra visita", 3)
+        html = (await broker_console.get(f"/app/leads/{new_lead.id}")).text
+        assert html.count('class="tl-page"') == 2
+        assert '<a href="https://aurora.example.com/plantas"' in html
+        assert "Tabela de preços" in html
+        assert "Página visitada" in html
+        assert "Outra visita" not in html
+        assert html.index("Tabela de preços") < html.index("Plantas do Aurora")  # newest first
+
+    async def test_a_page_address_that_is_not_a_web_address_is_shown_but_not_linked(
+        self, broker_console: Console, db: Database, tenant: Tenant, new_lead: Lead
+    ) -> None:
+        await _visitor_of(db, tenant, new_lead, "t-maria")
+        await _page_view(db, tenant, "t-maria", "javascript:alert(1)", "", 5)
+        html = (await broker_console.get(f"/app/leads/{new_lead.id}")).text
+        assert 'class="tl-page"' in html
+        assert 'href="javascript:' not in html
+
+    async def test_shows_a_chatwoot_conversation_as_messages_in_full(
+        self, broker_console: Console, db: Database, tenant: Tenant, new_lead: Lead
+    ) -> None:
+        question = "Olá! O apartamento de 2 dormitórios da torre B ainda está disponível? Posso visitar no sábado?"
+        async with db.session(factories.owner_scope(tenant)) as session:
+            session.add(
+                Interaction(
+                    lead_id=new_lead.id,
+                    channel=InteractionChannel.CHAT,
+                    direction=Direction.INBOUND,
+                    occurred_at=utcnow(),
+                    body=question,
+                    external_id="chatwoot:4711",
+                    meta={"conversation_id": 12},
+                )
+            )
+        html = (await broker_console.get(f"/app/leads/{new_lead.id}")).text
+        assert 'class="tl-message"' in html
+        assert question in html  # the whole message, not the timeline's 80-character excerpt
+        assert "recebida" in html
+
+    async def test_a_logged_call_stays_a_contact_not_a_message(self, broker_console: Console, new_lead: Lead) -> None:
+        await broker_console.get(f"/app/leads/{new_lead.id}")
+        await broker_console.post(f"/app/leads/{new_lead.id}/interactions", {"channel": "call", "body": "Retornar"})
+        html = (await broker_console.get(f"/app/leads/{new_lead.id}")).text
+        assert 'class="tl-interaction"' in html
+        assert 'class="tl-message"' not in html
+
+    async def test_the_page_costs_the_same_queries_with_one_page_view_or_twenty(
+        self, broker_console: Console, db: Database, engine: AsyncEngine, tenant: Tenant, new_lead: Lead
+    ) -> None:
+        await _visitor_of(db, tenant, new_lead, "t-maria")
+        await _visitor_of(db, tenant, new_lead, "t-maria-phone")
+        await _page_view(db, tenant, "t-maria", "https://aurora.example.com/", "Início", 60)
+        with _counting_statements(engine) as few:
+            await broker_console.get(f"/app/leads/{new_lead.id}")
+        for minute in range(19):
+            await _page_view(db, tenant, "t-maria-phone", f"https://aurora.example.com/p{minute}", f"P{minute}", minute)
+        with _counting_statements(engine) as many:
+            html = (await broker_console.get(f"/app/leads/{new_lead.id}")).text
+        assert html.count('class="tl-page"') == 20
+        assert len(many) == len(few)
+
+    async def test_another_tenants_visitor_with_the_same_tracking_id_is_not_shown(
+        self, broker_console: Console, db: Database, tenant: Tenant, other_tenant: Tenant, new_lead: Lead
+    ) -> None:
+        await _visitor_of(db, tenant, new_lead, "t-shared")
+        await _page_view(db, other_tenant, "t-shared", "https://rival.example.com/", "Página da rival", 5)
+        assert "Página da rival" not in (await broker_console.get(f"/app/leads/{new_lead.id}")).text
 
 
 class TestFunil:

@@ -53,6 +53,18 @@ class TestFilters:
         both = await _ids(as_owner, stage_id=str(funnel.stage("Novo").id), owner_id=str(broker.id))
         assert both == [str(new.id)]
 
+    async def test_by_person_and_by_the_property_or_development_asked_about(
+        self, as_owner: httpx.AsyncClient, db: Database, tenant: Tenant, funnel: DefaultFunnel
+    ) -> None:
+        listing = await factories.make_property(db, tenant)
+        maria = await factories.make_person(db, tenant, name="Maria Silva")
+        first = await factories.make_lead(db, tenant, person=maria, stage=funnel.stage("Novo"), property_id=listing.id)
+        again = await factories.make_lead(db, tenant, person=maria, stage=funnel.stage("Novo"))
+        await lead_in(db, tenant, funnel.stage("Novo"), name="Outra Pessoa")
+        assert sorted(await _ids(as_owner, person_id=str(maria.id))) == sorted([str(first.id), str(again.id)])
+        assert await _ids(as_owner, property_id=str(listing.id)) == [str(first.id)]
+        assert await _ids(as_owner, development_id=str(listing.id)) == []
+
     async def test_by_status_source_channel_campaign_tag_and_temperature(
         self, as_owner: httpx.AsyncClient, db: Database, tenant: Tenant, funnel: DefaultFunnel
     ) -> None:

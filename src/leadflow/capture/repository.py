@@ -43,6 +43,18 @@ class EventRepository(Repository[Event]):
             inserted.update(result.scalars())
         return inserted
 
+    async def pages_of_visitors(self, tracking_ids: Sequence[str], *, limit: int) -> Sequence[Event]:
+        """The newest page views of these visitors, newest first (the tracking index serves it)."""
+        if not tracking_ids:
+            return []
+        stmt = (
+            self.select()
+            .where(Event.type == EventType.PAGE, Event.tracking_id.in_(list(tracking_ids)))
+            .order_by(Event.occurred_at.desc(), Event.id.desc())
+            .limit(limit)
+        )
+        return await self.all(stmt)
+
     def filtered(
         self,
         *,

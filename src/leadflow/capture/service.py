@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -342,6 +342,14 @@ async def list_events(
 ) -> tuple[list[Event], str | None]:
     repo = EventRepository(session)
     return await repo.page(repo.filtered(**filters), cursor=cursor, limit=limit, sort="received_at")
+
+
+async def pages_visited(
+    session: AsyncSession, scope: Scope, *, tracking_ids: Sequence[str], limit: int = 100
+) -> list[Event]:
+    """The pages the visitors with these tracking ids viewed (t.js ``page`` events), newest first, at most
+    ``limit``: one query however many visitors."""
+    return list(await EventRepository(session).pages_of_visitors(tracking_ids, limit=limit))
 
 
 async def list_rejected_events(

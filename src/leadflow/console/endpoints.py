@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from leadflow.console import assets, funil, home, leads, login, operacoes, painel, stream
+from leadflow.console import assets, funil, home, imoveis, leads, login, operacoes, painel, pessoas, stream
 
 router = APIRouter()
 for section in (
@@ -14,6 +14,8 @@ for section in (
     painel.router,
     leads.router,
     funil.router,
+    pessoas.router,
+    imoveis.router,
     operacoes.router,
     stream.router,
 ):

@@ -346,6 +346,9 @@ class LeadFilters(BaseModel):
     owner_id: uuid.UUID | Literal["none"] | None = Field(default=None, description='"none": unassigned leads')
     team_id: uuid.UUID | None = None
     status: LeadStatus | None = None
+    person_id: uuid.UUID | None = Field(default=None, description="The leads of one person")
+    property_id: uuid.UUID | None = Field(default=None, description="Leads that asked about this property")
+    development_id: uuid.UUID | None = Field(default=None, description="Leads that asked about this development")
     source: Short | None = Field(default=None, examples=["portal_zap"])
     channel: Short | None = Field(default=None, examples=["Paid Search"])
     campaign: Line | None = Field(default=None, description="utm_campaign", examples=["aurora-2026"])

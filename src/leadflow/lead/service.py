@@ -87,6 +87,7 @@ __all__ = [
     "delete_lead",
     "ensure_default_pipelines",
     "get_lead",
+    "get_leads",
     "lead_history",
     "list_leads",
     "mark_first_response",
@@ -149,6 +150,12 @@ def _check_may_hand_to(scope: Scope, owner_id: uuid.UUID | None) -> None:
 async def get_lead(session: AsyncSession, scope: Scope, *, lead_id: uuid.UUID) -> Lead:
     """A living lead the scope may see; raises LeadNotFound (404) otherwise, another tenant's included."""
     return await LeadRepository(session).get_or_raise(lead_id, error=LeadNotFound)
+
+
+async def get_leads(session: AsyncSession, scope: Scope, *, lead_ids: Sequence[uuid.UUID]) -> list[Lead]:
+    """The living leads among ``lead_ids`` the scope may see, in the order given; the others are left out."""
+    found = await LeadRepository(session).by_ids(lead_ids)
+    return [found[lead_id] for lead_id in dict.fromkeys(lead_ids) if lead_id in found]
 
 
 async def read_leads(session: AsyncSession, leads: Sequence[Lead]) -> list[LeadRead]:

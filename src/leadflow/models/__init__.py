@@ -54,6 +54,7 @@ from leadflow.models.property import (
     PropertyType,
 )
 from leadflow.models.retention import RetentionPolicy
+from leadflow.models.savedview import SavedView
 from leadflow.models.sync import CrmConnection, ExternalRef
 from leadflow.models.tenant import Tenant, TenantHost
 from leadflow.models.user import Role, Team, TeamMember, User
@@ -134,6 +135,7 @@ __all__ = [
     "Role",
     "RoutingDecisionRecord",
     "RuleSetVersion",
+    "SavedView",
     "Stage",
     "StageKind",
     "StageTransition",

@@ -348,6 +348,12 @@ async def restore_person(session: AsyncSession, scope: Scope, *, person_id: uuid
     return person
 
 
+async def tracking_ids_of(session: AsyncSession, scope: Scope, *, person_id: uuid.UUID) -> list[str]:
+    """The site visitors (t.js tracking ids) tied to the person by a form, an identify call or a chat."""
+    identities = await IdentityRepository(session).of_person(person_id)
+    return [i.value for i in identities if i.kind == IdentityKind.TRACKING_ID]
+
+
 # Consents
 
 

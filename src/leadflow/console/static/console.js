@@ -81,6 +81,17 @@
     });
   }
 
+  // Bulk actions: one box selects (or clears) every lead of the page.
+  document.addEventListener("change", function (event) {
+    var all = event.target;
+    if (!all.matches || !all.matches("input[data-pick-all]")) return;
+    var form = all.form || all.closest("form");
+    if (!form) return;
+    form.querySelectorAll('input[type=checkbox][name="' + all.dataset.pickAll + '"]').forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+
   // Errors of HTMX requests: show the server's explanation.
   document.addEventListener("htmx:responseError", function (event) {
     alert(event.detail.xhr.responseText || event.detail.xhr.statusText);

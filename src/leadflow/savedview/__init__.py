@@ -1,0 +1,1 @@
+"""Saved views: a user's named filter sets of the lead list."""
