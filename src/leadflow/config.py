@@ -55,7 +55,7 @@ class Settings(BaseSettings):
 
     # A tenant's walls (noisy neighbour); each may be raised or lowered per tenant in tenants.settings["limits"].
     tenant_ingest_requests_per_minute: int = Field(
-        default=6000, ge=1, description="Segment calls and form posts one tenant may make per minute"
+        default=30_000, ge=1, description="Segment calls and form posts one tenant may make per minute"
     )
     tenant_hook_requests_per_minute: int = Field(
         default=3000,
@@ -63,10 +63,10 @@ class Settings(BaseSettings):
         description="Webhook deliveries (WhatsApp, Meta, Chatwoot…) one tenant may receive per minute",
     )
     tenant_api_requests_per_minute: int = Field(
-        default=1200, ge=1, description="Authenticated API calls one tenant may make per minute"
+        default=6000, ge=1, description="Authenticated API calls one tenant may make per minute"
     )
     tenant_events_per_day: int = Field(
-        default=1_000_000, ge=1, description="Events one tenant may send per day (its local day); more are refused"
+        default=5_000_000, ge=1, description="Events one tenant may send per day (its local day); more are refused"
     )
 
     console_secure_cookies: Literal["auto", "always", "never"] = Field(
