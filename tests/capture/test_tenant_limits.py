@@ -94,13 +94,14 @@ def _assert_refused(response: httpx.Response, code: str) -> None:
 
 class TestIngestionRate:
     async def test_a_tenant_over_its_rate_gets_429_while_another_keeps_posting(
-        self, site_a: httpx.AsyncClient, site_b: httpx.AsyncClient
+        self, db: Database, tenant: Tenant, site_a: httpx.AsyncClient, site_b: httpx.AsyncClient
     ) -> None:
         for _ in range(INGEST):
             assert (await site_a.post("/v1/track", json=track())).status_code == 200
         refused = await site_a.post("/v1/track", json=track())
         _assert_refused(refused, "/rate-limited")
         assert refused.headers["retry-after"] == "60"
+        assert await counts(db, tenant) == (INGEST, 0)  # the refused event is nowhere, not even as rejected
         for _ in range(INGEST):
             assert (await site_b.post("/v1/track", json=track())).status_code == 200
 
