@@ -23,6 +23,7 @@ from leadflow.dataimport.service import UPLOAD_LIMIT_BYTES as IMPORT_UPLOAD_LIMI
 from leadflow.integrations.endpoints import hooks as integration_hooks
 from leadflow.integrations.endpoints import router as integrations_router
 from leadflow.kit.db import Database, create_engine
+from leadflow.kit.limits import TenantLimiter, TenantLimits
 from leadflow.kit.logging import configure_logging
 from leadflow.kit.ratelimit import make_counter
 from leadflow.kit.tokens import TokenSigner
@@ -83,6 +84,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.signer = TokenSigner(settings.signing_keys(), settings.access_token_ttl_seconds)
     privacy_keys.configure(settings)  # LGPD services derive their keys from the same secrets
     app.state.counter = make_counter(settings.redis_url)
+    app.state.limiter = TenantLimiter(
+        app.state.counter,
+        TenantLimits(
+            ingest_per_minute=settings.tenant_ingest_requests_per_minute,
+            hooks_per_minute=settings.tenant_hook_requests_per_minute,
+            api_per_minute=settings.tenant_api_requests_per_minute,
+            events_per_day=settings.tenant_events_per_day,
+        ),
+    )
     app.state.login_policy = LoginPolicy(
         failures_per_account=settings.login_failures_per_account,
         failures_per_ip=settings.login_failures_per_ip,

@@ -53,6 +53,22 @@ class Settings(BaseSettings):
     )
     form_posts_per_form_per_minute: int = Field(default=600, ge=1, description="Posts per form and minute, all IPs")
 
+    # A tenant's walls (noisy neighbour); each may be raised or lowered per tenant in tenants.settings["limits"].
+    tenant_ingest_requests_per_minute: int = Field(
+        default=30_000, ge=1, description="Segment calls and form posts one tenant may make per minute"
+    )
+    tenant_hook_requests_per_minute: int = Field(
+        default=3000,
+        ge=1,
+        description="Webhook deliveries (WhatsApp, Meta, Chatwoot…) one tenant may receive per minute",
+    )
+    tenant_api_requests_per_minute: int = Field(
+        default=6000, ge=1, description="Authenticated API calls one tenant may make per minute"
+    )
+    tenant_events_per_day: int = Field(
+        default=5_000_000, ge=1, description="Events one tenant may send per day (its local day); more are refused"
+    )
+
     console_secure_cookies: Literal["auto", "always", "never"] = Field(
         default="auto",
         description=(

@@ -21,6 +21,7 @@ from leadflow.kit.tokens import TokenSigner, looks_like_jwt
 from leadflow.kit.web import SAFE_METHODS, request_session
 from leadflow.models import ApiKeyKind, Role
 from leadflow.tenant.dependencies import CurrentTenant
+from leadflow.tenant.limits import admit_api_call
 
 bearer = HTTPBearer(auto_error=False, description="A JWT access token or a secret API key")
 
@@ -51,6 +52,7 @@ async def authenticate(
         if route not in VIEWER_WRITABLE:
             raise Forbidden("viewers have read-only access")
     set_scope(session, scope)
+    await admit_api_call(request, tenant)  # counted once the credential is proven: strangers spend no budget
     route = getattr(request.scope.get("route"), "path", request.url.path)
     log_access(session, scope, method=request.method, route=route)  # Marco Civil art. 15, with the request's commit
     return scope

@@ -19,6 +19,7 @@ from leadflow.kit.time import utcnow
 from leadflow.kit.web import DbSession, UnitOfWorkRoute, request_info, request_session
 from leadflow.models import EventType, FailureType
 from leadflow.tenant.dependencies import CurrentTenant
+from leadflow.tenant.limits import admit_events
 
 router = APIRouter(prefix="/v1", route_class=UnitOfWorkRoute)
 Limit = Annotated[int, Query(ge=1, le=200)]
@@ -66,6 +67,7 @@ async def _collect(request: Request, tenant: CurrentTenant, single_type: str | N
     arrival = service.Arrival(utcnow(), key.id, info["ip"], info["user_agent"])
     log = service.event_log(request.app.state.db)
     batch = service.read_batch(body, single_type=single_type) if not_json is None else not_json
+    await admit_events(request, tenant, events=len(batch.items) if isinstance(batch, service.Batch) else 1)
     if isinstance(batch, str):
         failure_type = FailureType.MALFORMED_JSON if not_json else FailureType.SCHEMA_VIOLATION
         await service.reject_body(

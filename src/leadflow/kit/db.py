@@ -28,6 +28,9 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    # A database error's text would otherwise carry the statement's parameters (e-mails, phones, names) into
+    # the logs of whoever logs it.
+    kwargs.setdefault("hide_parameters", True)
     if not is_sqlite(url):
         kwargs.setdefault("pool_pre_ping", True)
         return create_async_engine(url, **kwargs)

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Protocol
+from collections.abc import Sequence
+from typing import NamedTuple, Protocol
 
 from redis.asyncio import Redis
+
+
+class Hit(NamedTuple):
+    """Add ``amount`` (negative to give some back) under ``key``, whose window ends ``window_seconds`` after its
+    first hit."""
+
+    key: str
+    amount: int
+    window_seconds: int
 
 
 class Counter(Protocol):
     async def hit(self, key: str, window_seconds: int) -> int:
         """Count one event under ``key``; returns the count in the current window."""
+
+    async def hit_many(self, hits: Sequence[Hit]) -> list[int]:
+        """Apply every hit at once (one round trip to Redis); returns each key's count after its hit."""
 
     async def count(self, key: str) -> int: ...
 
@@ -35,13 +48,20 @@ class MemoryCounter:
         return entry
 
     async def hit(self, key: str, window_seconds: int) -> int:
+        return (await self.hit_many([Hit(key, 1, window_seconds)]))[0]
+
+    async def hit_many(self, hits: Sequence[Hit]) -> list[int]:
         async with self._lock:
-            entry = self._live(key)
-            expires, count = entry if entry else (time.monotonic() + window_seconds, 0)
-            self._windows[key] = (expires, count + 1)
+            counts = [self._add(hit) for hit in hits]
             if len(self._windows) > 100_000:
                 self._evict()
-            return count + 1
+            return counts
+
+    def _add(self, hit: Hit) -> int:
+        entry = self._live(hit.key)
+        expires, count = entry if entry else (time.monotonic() + hit.window_seconds, 0)
+        self._windows[hit.key] = (expires, count + hit.amount)
+        return count + hit.amount
 
     def _evict(self) -> None:
         now = time.monotonic()
@@ -69,12 +89,17 @@ class RedisCounter:
         self._prefix = prefix
 
     async def hit(self, key: str, window_seconds: int) -> int:
-        k = self._prefix + key
+        return (await self.hit_many([Hit(key, 1, window_seconds)]))[0]
+
+    async def hit_many(self, hits: Sequence[Hit]) -> list[int]:
+        # INCRBY then EXPIRE NX per key, all in one MULTI/EXEC: one round trip, and a key never lives without
+        # its expiry (NX keeps the window of the first hit).
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(k)
-            pipe.expire(k, window_seconds, nx=True)
-            count, _ = await pipe.execute()
-        return int(count)
+            for hit in hits:
+                pipe.incrby(self._prefix + hit.key, hit.amount)
+                pipe.expire(self._prefix + hit.key, hit.window_seconds, nx=True)
+            replies = await pipe.execute()
+        return [int(count) for count in replies[::2]]
 
     async def count(self, key: str) -> int:
         value = await self._redis.get(self._prefix + key)

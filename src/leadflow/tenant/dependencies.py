@@ -7,6 +7,7 @@ from fastapi import Depends, Request
 
 from leadflow.kit.scope import Scope, set_scope
 from leadflow.kit.web import request_session
+from leadflow.tenant.limits import admit_public_route
 from leadflow.tenant.service import TenantDirectory, TenantRef
 
 
@@ -19,6 +20,7 @@ async def current_tenant(request: Request) -> TenantRef:
         set_scope(session, Scope(tenant_id=tenant.id, actor_type="anonymous"))
     request.state.tenant = tenant
     structlog.contextvars.bind_contextvars(tenant=tenant.slug)
+    await admit_public_route(request, tenant)  # the tenant's walls for ingestion and webhook deliveries
     return tenant
 
 
