@@ -329,7 +329,7 @@ def _apply(
     if ref is None:
         ref = ExternalRef(provider=provider, entity_type="person", entity_id=person_id, external_type=external_type)
         session.add(ref)
-    ref.external_id = external_id
+    ref.external_type, ref.external_id = external_type, external_id
     ref.last_pushed_hash, ref.last_pushed_at = digest, now
     ref.last_error = ref.last_error_at = None
     report.pushed.append(person_id)
@@ -531,17 +531,24 @@ async def _unchanged(
     force: bool,
     report: PushReport,
 ) -> bool:
-    """Take the person's lock, then read their ref again: another worker may have pushed them while we waited, and
-    what it stored (the record's id, the hash it sent) is what this push must build on."""
+    """True (and counted) when the CRM already has this payload. A person about to be sent is locked first and their
+    ref read again: another worker may have pushed them while we waited, and what it stored (the record's id, the
+    hash it sent) is what this push builds on."""
+    if not force and _same(refs.get(person_id), digest):
+        report.unchanged.append(person_id)
+        return True
     await lock_entity(session, f"crm:{connection.provider}:{connection.tenant_id}:{person_id}")
     fresh = await ExternalRefRepository(session).for_entities(connection.provider, "person", [person_id])
     if person_id in fresh:
         refs[person_id] = fresh[person_id]
-    ref = refs.get(person_id)
-    if not force and ref is not None and ref.last_pushed_hash == digest:
+    if not force and _same(refs.get(person_id), digest):
         report.unchanged.append(person_id)
         return True
     return False
+
+
+def _same(ref: ExternalRef | None, digest: str) -> bool:
+    return ref is not None and ref.last_pushed_hash == digest
 
 
 def _refused(

@@ -89,16 +89,7 @@ class RdStationClient:
     async def find_contact(self, id_field_id: str, value: str) -> str | None:
         """The id of the one contact whose custom field ``id_field_id`` is exactly ``value``, if any."""
         data = await self._call("GET", CONTACTS, params={"q": value, "limit": str(SEARCH_LIMIT)})
-        contacts = data.get("contacts") if isinstance(data, dict) else None
-        if not isinstance(contacts, list):
-            # Not "nobody": creating on an unreadable answer could duplicate the contact.
-            raise RdStationError("RD Station answered a search without a contact list", retryable=True)
-        found = [
-            _contact_id(contact)
-            for contact in contacts
-            if isinstance(contact, dict) and _custom_value(contact, id_field_id) == value
-        ]
-        found = [contact_id for contact_id in found if contact_id]
+        found = contacts_holding(data, id_field_id, value)
         if len(found) > 1:
             raise RdStationError(f"{len(found)} RD Station contacts carry this leadflow id: merge them in RD Station")
         return found[0] if found else None
@@ -149,13 +140,30 @@ class RdStationClient:
         return payload
 
 
+def contacts_holding(data: Any, id_field_id: str, value: str) -> list[str]:
+    """The ids of the contacts in a search answer whose custom field ``id_field_id`` is exactly ``value``.
+
+    Raises a retryable :class:`RdStationError` for an answer without a contact list: that is not "nobody", and
+    creating on it could duplicate the contact."""
+    contacts = data.get("contacts") if isinstance(data, dict) else None
+    if not isinstance(contacts, list):
+        raise RdStationError("RD Station answered a search without a contact list", retryable=True)
+    found = [
+        _contact_id(contact)
+        for contact in contacts
+        if isinstance(contact, dict) and _custom_value(contact, id_field_id) == value
+    ]
+    return [contact_id for contact_id in found if contact_id]
+
+
 def _contact_id(contact: dict[str, Any]) -> str | None:
     value = contact.get("_id") or contact.get("id")
-    return str(value) if value else None
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) and value else None
 
 
 def _custom_value(contact: dict[str, Any], field_id: str) -> str | None:
-    for custom in contact.get("contact_custom_fields") or []:
+    customs = contact.get("contact_custom_fields")
+    for custom in customs if isinstance(customs, list) else []:
         if isinstance(custom, dict) and str(custom.get("custom_field_id")) == field_id:
             value = custom.get("value")
             return str(value) if value is not None else None

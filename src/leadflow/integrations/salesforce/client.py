@@ -166,7 +166,7 @@ class SalesforceClient:
 
 def _error(response: httpx.Response) -> SalesforceError:
     status = response.status_code
-    code, message = _first_error(_json(response))
+    code, message = error_of(_json(response))
     return SalesforceError(
         f"{code}: {message}" if code else message or f"Salesforce answered HTTP {status}",
         status=status,
@@ -176,7 +176,7 @@ def _error(response: httpx.Response) -> SalesforceError:
     )
 
 
-def _first_error(payload: Any) -> tuple[str | None, str]:
+def error_of(payload: Any) -> tuple[str | None, str]:
     """Salesforce errors are a JSON array of ``{"message", "errorCode", "fields"}``; tolerate one object too."""
     first = payload[0] if isinstance(payload, list) and payload else payload
     if not isinstance(first, dict):
