@@ -306,6 +306,8 @@ MATRIX: dict[tuple[str, str], dict[str, Expect]] = {
     ("POST", "/v1/privacy/requests/{request_id}/close"): MANAGERS,
     ("PUT", "/v1/sync/hubspot"): MANAGERS,
     ("PUT", "/v1/sync/pipedrive"): MANAGERS,
+    ("PUT", "/v1/sync/salesforce"): MANAGERS,
+    ("PUT", "/v1/sync/rdstation"): MANAGERS,
     ("DELETE", "/v1/sync/{provider}"): MANAGERS,
     ("GET", "/v1/sync/{provider}"): MANAGERS,
     ("POST", "/v1/sync/{provider}/resync"): MANAGERS,

@@ -1,4 +1,5 @@
-"""A fake HubSpot on loopback, settings pointing at it, and a worker running the real handlers."""
+"""Fake CRMs on loopback (HubSpot, Pipedrive, Salesforce, RD Station CRM), settings pointing at them, and a worker
+running the real handlers."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from leadflow.sync import handlers
 from tests.bus.conftest import Clock
 from tests.sync.fake_hubspot import FakeHubSpot
 from tests.sync.fake_pipedrive import FakePipedrive
+from tests.sync.fake_rdstation import FakeRdStation
+from tests.sync.fake_salesforce import FakeSalesforce
 
 
 @pytest.fixture
@@ -40,6 +43,26 @@ def pipedrive() -> Iterator[FakePipedrive]:
 
 
 @pytest.fixture
+def salesforce() -> Iterator[FakeSalesforce]:
+    fake = FakeSalesforce()
+    fake.server.start()
+    try:
+        yield fake
+    finally:
+        fake.server.stop()
+
+
+@pytest.fixture
+def rdstation() -> Iterator[FakeRdStation]:
+    fake = FakeRdStation()
+    fake.server.start()
+    try:
+        yield fake
+    finally:
+        fake.server.stop()
+
+
+@pytest.fixture
 def settings(tmp_path: object, hubspot: FakeHubSpot, pipedrive: FakePipedrive) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
@@ -52,7 +75,7 @@ def settings(tmp_path: object, hubspot: FakeHubSpot, pipedrive: FakePipedrive) -
         log_format="json",
         hubspot_base_url=hubspot.url,
         pipedrive_base_url=pipedrive.url,
-        webhooks_allow_loopback=True,  # the fake Chatwoot's tenant-typed base URL is on loopback
+        webhooks_allow_loopback=True,  # tenant-typed base URLs (Chatwoot, Salesforce, RD Station) are fakes on loopback
     )
 
 

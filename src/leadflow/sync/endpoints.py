@@ -8,10 +8,12 @@ from fastapi import APIRouter, Depends, Request, status
 from leadflow.auth.dependencies import Manager
 from leadflow.integrations.hubspot.settings import HubSpotSettings
 from leadflow.integrations.pipedrive.client import PipedriveSettings
+from leadflow.integrations.rdstation.client import RdStationSettings
+from leadflow.integrations.salesforce.client import SalesforceSettings
 from leadflow.kit.web import DbSession, UnitOfWorkRoute
 from leadflow.sync import service
 from leadflow.sync.schemas import CrmConnectionRead, ResyncQueued, ResyncRequest
-from leadflow.sync.service import HUBSPOT, PIPEDRIVE, SyncConfig
+from leadflow.sync.service import HUBSPOT, PIPEDRIVE, RDSTATION, SALESFORCE, SyncConfig
 
 router = APIRouter(prefix="/v1/sync", route_class=UnitOfWorkRoute, tags=["crm sync"])
 
@@ -19,6 +21,8 @@ router = APIRouter(prefix="/v1/sync", route_class=UnitOfWorkRoute, tags=["crm sy
 class CrmProvider(StrEnum):
     HUBSPOT = HUBSPOT
     PIPEDRIVE = PIPEDRIVE
+    SALESFORCE = SALESFORCE
+    RDSTATION = RDSTATION
 
 
 def _config(request: Request) -> SyncConfig:
@@ -40,6 +44,22 @@ async def connect_pipedrive(
     body: PipedriveSettings, scope: Manager, session: DbSession, config: Config
 ) -> CrmConnectionRead:
     return CrmConnectionRead.model_validate(await service.connect_pipedrive(session, scope, data=body, config=config))
+
+
+@router.put(
+    "/salesforce", summary="Connect Salesforce (instance URL, token, object, External ID field, mapping); token hidden"
+)
+async def connect_salesforce(
+    body: SalesforceSettings, scope: Manager, session: DbSession, config: Config
+) -> CrmConnectionRead:
+    return CrmConnectionRead.model_validate(await service.connect_salesforce(session, scope, data=body, config=config))
+
+
+@router.put("/rdstation", summary="Connect RD Station CRM (or replace token and mapping); the token is not shown again")
+async def connect_rdstation(
+    body: RdStationSettings, scope: Manager, session: DbSession, config: Config
+) -> CrmConnectionRead:
+    return CrmConnectionRead.model_validate(await service.connect_rdstation(session, scope, data=body, config=config))
 
 
 @router.get("/{provider}", summary="A CRM connection: settings, last success, last error (never the token)")

@@ -76,3 +76,35 @@ def pipedrive_person(
     custom = {key: values[ours] for ours, key in mapping.items() if ours in values}
     body["custom_fields"] = {**custom, id_field_key: entity_id}
     return body
+
+
+def salesforce_record(
+    values: dict[str, str], *, sobject: str, mapping: dict[str, str], company: str, entity_id: str
+) -> dict[str, Any]:
+    """The mapped fields of a Salesforce record (our id travels in the upsert's URL, not here). Leads and Contacts
+    require ``LastName`` and a Lead requires ``Company``: a one-word name (common on WhatsApp) or an unmapped
+    company is filled in rather than refused."""
+    body: dict[str, Any] = dict(mapped(values, mapping))
+    if sobject in ("Lead", "Contact") and not body.get("LastName"):
+        body["LastName"] = values.get("name") or values.get("phone") or values.get("email") or entity_id
+        if body.get("FirstName") == body["LastName"]:
+            del body["FirstName"]
+    if sobject == "Lead" and not body.get("Company"):
+        body["Company"] = company
+    return body
+
+
+def rdstation_contact(
+    values: dict[str, str], *, id_field_id: str, entity_id: str, mapping: dict[str, str]
+) -> dict[str, Any]:
+    """An RD Station CRM contact (contracts §5.4, [M]): name, e-mail and phone in RD's own fields, the rest (our id
+    first) in ``contact_custom_fields``."""
+    body: dict[str, Any] = {"name": values.get("name") or values.get("phone") or values.get("email") or entity_id}
+    if "email" in values:
+        body["emails"] = [{"email": values["email"]}]
+    if "phone" in values:
+        body["phones"] = [{"phone": values["phone"]}]
+    custom = {field_id: values[ours] for ours, field_id in mapping.items() if ours in values}
+    custom[id_field_id] = entity_id
+    body["contact_custom_fields"] = [{"custom_field_id": key, "value": value} for key, value in custom.items()]
+    return body

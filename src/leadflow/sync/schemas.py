@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
 from leadflow.kit.schemas import InputSchema, OutputSchema
 
@@ -20,6 +20,17 @@ class CrmConnectionRead(OutputSchema):
     last_error_at: datetime | None
     last_error: str | None
     created_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def healthy(self) -> bool:
+        """False after a refusal (a revoked token, a rate limit the retries did not outlast) until a push succeeds
+        again: the manager's cue to look at ``last_error`` and reconnect."""
+        if not self.enabled:
+            return False
+        if self.last_error_at is None:
+            return True
+        return self.last_success_at is not None and self.last_success_at >= self.last_error_at
 
 
 class ResyncRequest(InputSchema):

@@ -1,6 +1,6 @@
-"""CRM sync: connect a tenant's HubSpot (token sealed), push people with their latest lead keyed by our id, and
-re-sync on request. Every push goes through ``external_refs``: a payload that hashes like the last accepted one
-is not sent again, so duplicate events and replays cost nothing."""
+"""CRM sync: connect a tenant's CRM (HubSpot, Pipedrive, Salesforce or RD Station CRM; secrets sealed), push people
+with their latest lead keyed by our id, and re-sync on request. Every push goes through ``external_refs``: a payload
+that hashes like the last accepted one is not sent again, so duplicate events and replays cost nothing."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Protocol
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,20 +18,32 @@ from leadflow.config import Settings
 from leadflow.integrations.hubspot.client import MAX_BATCH, ContactUpsert, HubSpotClient, HubSpotError
 from leadflow.integrations.hubspot.settings import HubSpotSettings
 from leadflow.integrations.pipedrive.client import PipedriveClient, PipedriveError, PipedriveSettings
+from leadflow.integrations.rdstation.client import RdStationClient, RdStationError, RdStationSettings
+from leadflow.integrations.salesforce.client import SalesforceClient, SalesforceError, SalesforceSettings
 from leadflow.kit.errors import NotFound, ValidationFailed
-from leadflow.kit.http import RetryPolicy
+from leadflow.kit.http import RetryPolicy, SsrfPolicy, UnsafeUrl, check_url
 from leadflow.kit.ids import new_id
 from leadflow.kit.scope import Scope
 from leadflow.kit.sealing import KeyRing
 from leadflow.models import CrmConnection, ExternalRef, IdentityKind
 from leadflow.sync.events import ResyncRequested
-from leadflow.sync.fields import FIELDS, mapped, our_fields, payload_hash, pipedrive_person
+from leadflow.sync.fields import (
+    FIELDS,
+    mapped,
+    our_fields,
+    payload_hash,
+    pipedrive_person,
+    rdstation_contact,
+    salesforce_record,
+)
 from leadflow.sync.repository import CrmConnectionRepository, ExternalRefRepository, SyncSourceRepository, lock_entity
 
 log = structlog.get_logger("leadflow.sync")
 
 HUBSPOT = "hubspot"
 PIPEDRIVE = "pipedrive"
+SALESFORCE = "salesforce"
+RDSTATION = "rdstation"
 # A push runs inside a bus handler whose claim is a 60 s lease: its calls, waits included, must end well before.
 CRM_RETRY = RetryPolicy(attempts=3, base_delay=0.5, max_delay=5.0, max_retry_after=10.0)
 MAX_ERROR = 500
@@ -46,6 +59,8 @@ class SyncConfig:
     ring: KeyRing
     hubspot_base_url: str
     pipedrive_base_url: str = "https://api.pipedrive.com"
+    # Salesforce's instance URL and RD Station's base URL are typed per connection: they pass the SSRF guard.
+    policy: SsrfPolicy = field(default_factory=SsrfPolicy)
     timeout: float = 10.0
 
     @classmethod
@@ -54,6 +69,7 @@ class SyncConfig:
             ring=KeyRing(settings.signing_keys()),
             hubspot_base_url=settings.hubspot_base_url,
             pipedrive_base_url=settings.pipedrive_base_url,
+            policy=SsrfPolicy(allow_loopback=settings.webhooks_allow_loopback),
         )
 
 
@@ -83,6 +99,24 @@ def hubspot_settings(ring: KeyRing, connection: CrmConnection) -> HubSpotSetting
 
 def pipedrive_settings(ring: KeyRing, connection: CrmConnection) -> PipedriveSettings:
     return PipedriveSettings.model_validate(_opened(ring, connection))
+
+
+def salesforce_settings(ring: KeyRing, connection: CrmConnection) -> SalesforceSettings:
+    return SalesforceSettings.model_validate(_opened(ring, connection))
+
+
+def rdstation_settings(ring: KeyRing, connection: CrmConnection) -> RdStationSettings:
+    return RdStationSettings.model_validate(_opened(ring, connection))
+
+
+async def _check_base_url(field_name: str, url: str, policy: SsrfPolicy) -> None:
+    try:
+        await check_url(url, policy)
+    except UnsafeUrl as refused:
+        raise ValidationFailed(
+            f"the CRM cannot be reached at this URL: {refused.reason}",
+            errors=[{"field": field_name, "message": refused.reason}],
+        ) from refused
 
 
 def _check_mapping(mapping: dict[str, str]) -> None:
@@ -126,6 +160,28 @@ async def connect_pipedrive(
     public = data.model_dump(mode="json", exclude={"api_token"})
     secrets = {"api_token": data.api_token.get_secret_value()}
     return await _connect(session, provider=PIPEDRIVE, public=public, secrets=secrets, config=config)
+
+
+async def connect_salesforce(
+    session: AsyncSession, scope: Scope, *, data: SalesforceSettings, config: SyncConfig
+) -> CrmConnection:
+    """Create or replace the tenant's Salesforce connection; the access token is sealed and never shown again."""
+    _check_mapping(data.field_mapping)
+    await _check_base_url("instance_url", data.instance_url, config.policy)
+    public = data.model_dump(mode="json", exclude={"access_token"})
+    secrets = {"access_token": data.access_token.get_secret_value()}
+    return await _connect(session, provider=SALESFORCE, public=public, secrets=secrets, config=config)
+
+
+async def connect_rdstation(
+    session: AsyncSession, scope: Scope, *, data: RdStationSettings, config: SyncConfig
+) -> CrmConnection:
+    """Create or replace the tenant's RD Station CRM connection; the API token is sealed and never shown again."""
+    _check_mapping(data.field_mapping)
+    await _check_base_url("base_url", data.base_url, config.policy)
+    public = data.model_dump(mode="json", exclude={"api_token"})
+    secrets = {"api_token": data.api_token.get_secret_value()}
+    return await _connect(session, provider=RDSTATION, public=public, secrets=secrets, config=config)
 
 
 async def get_connection(session: AsyncSession, scope: Scope, *, provider: str) -> CrmConnection:
@@ -175,10 +231,11 @@ async def push_people(
     source = SyncSourceRepository(session)
     ids = list(person_ids) if person_ids is not None else await source.people_with_leads()
     report = PushReport()
-    if connection.provider == PIPEDRIVE:
-        await _push_pipedrive(session, connection, ids, report, config=config, now=now, force=force)
-    else:
-        await _push_hubspot(session, connection, ids, report, config=config, now=now, force=force)
+    push = _PUSHES.get(connection.provider)
+    if push is None:
+        log.warning("sync.unknown_provider", provider=connection.provider)
+        return report
+    await push(session, connection, ids, report, config=config, now=now, force=force)
     if report.pushed and not report.failed:
         connection.last_success_at = now
     return report
@@ -272,7 +329,7 @@ def _apply(
     if ref is None:
         ref = ExternalRef(provider=provider, entity_type="person", entity_id=person_id, external_type=external_type)
         session.add(ref)
-    ref.external_id = external_id
+    ref.external_type, ref.external_id = external_type, external_id
     ref.last_pushed_hash, ref.last_pushed_at = digest, now
     ref.last_error = ref.last_error_at = None
     report.pushed.append(person_id)
@@ -365,3 +422,173 @@ async def _write_pipedrive(
         if updated is not None:
             return updated
     return await client.create_person(body)
+
+
+async def _push_salesforce(
+    session: AsyncSession,
+    connection: CrmConnection,
+    ids: list[uuid.UUID],
+    report: PushReport,
+    *,
+    config: SyncConfig,
+    now: datetime,
+    force: bool,
+) -> None:
+    """One upsert by the External ID field per person: idempotent by construction, so a crash after the write and
+    before our ref is stored only upserts the same record again."""
+    settings = salesforce_settings(config.ring, connection)
+    client = SalesforceClient(
+        settings.instance_url,
+        settings.access_token.get_secret_value(),
+        policy=config.policy,
+        api_version=settings.api_version,
+        retry=CRM_RETRY,
+        timeout=config.timeout,
+    )
+    refs = await ExternalRefRepository(session).for_entities(SALESFORCE, "person", ids)
+    for pid, values in (await _our_values(session, ids)).items():
+        record = salesforce_record(
+            values,
+            sobject=settings.sobject,
+            mapping=settings.field_mapping,
+            company=settings.company,
+            entity_id=str(pid),
+        )
+        # Where the record goes is part of what was sent: another object or key field means another record.
+        digest = payload_hash({"sobject": settings.sobject, "key": settings.external_id_field, "fields": record})
+        if await _unchanged(session, connection, refs, pid, digest, force=force, report=report):
+            continue
+        try:
+            upserted = await client.upsert(settings.sobject, settings.external_id_field, str(pid), record)
+        except SalesforceError as error:
+            if _refused(session, connection, refs, pid, digest, error, report, now):
+                break
+            continue
+        created = (upserted.record_id, upserted.created)
+        _apply(session, SALESFORCE, settings.sobject[:32], refs, pid, digest, created, None, report, now)
+
+
+async def _push_rdstation(
+    session: AsyncSession,
+    connection: CrmConnection,
+    ids: list[uuid.UUID],
+    report: PushReport,
+    *,
+    config: SyncConfig,
+    now: datetime,
+    force: bool,
+) -> None:
+    """No upsert in RD Station CRM: under a per-person lock, update the contact we linked before, else find it by
+    our id in the id custom field (a crash after a create is healed here), else create it."""
+    settings = rdstation_settings(config.ring, connection)
+    client = RdStationClient(
+        settings.base_url,
+        settings.api_token.get_secret_value(),
+        policy=config.policy,
+        retry=CRM_RETRY,
+        timeout=config.timeout,
+    )
+    refs = await ExternalRefRepository(session).for_entities(RDSTATION, "person", ids)
+    for pid, values in (await _our_values(session, ids)).items():
+        body = rdstation_contact(
+            values, id_field_id=settings.id_field_id, entity_id=str(pid), mapping=settings.field_mapping
+        )
+        digest = payload_hash(body)
+        if await _unchanged(session, connection, refs, pid, digest, force=force, report=report):
+            continue
+        try:
+            external_id = await _write_rdstation(client, settings, refs.get(pid), str(pid), body)
+        except RdStationError as error:
+            if _refused(session, connection, refs, pid, digest, error, report, now):
+                break
+            continue
+        created = (external_id, pid not in refs)
+        _apply(session, RDSTATION, "contact", refs, pid, digest, created, None, report, now)
+
+
+async def _write_rdstation(
+    client: RdStationClient, settings: RdStationSettings, ref: ExternalRef | None, our_id: str, body: dict[str, Any]
+) -> str:
+    if ref is not None:
+        updated = await client.update_contact(ref.external_id, body)
+        if updated is not None:
+            return updated
+    found = await client.find_contact(settings.id_field_id, our_id)
+    if found is not None:
+        updated = await client.update_contact(found, body)
+        if updated is not None:
+            return updated
+    return await client.create_contact(body)
+
+
+async def _unchanged(
+    session: AsyncSession,
+    connection: CrmConnection,
+    refs: dict[uuid.UUID, ExternalRef],
+    person_id: uuid.UUID,
+    digest: str,
+    *,
+    force: bool,
+    report: PushReport,
+) -> bool:
+    """True (and counted) when the CRM already has this payload. A person about to be sent is locked first and their
+    ref read again: another worker may have pushed them while we waited, and what it stored (the record's id, the
+    hash it sent) is what this push builds on."""
+    if not force and _same(refs.get(person_id), digest):
+        report.unchanged.append(person_id)
+        return True
+    await lock_entity(session, f"crm:{connection.provider}:{connection.tenant_id}:{person_id}")
+    fresh = await ExternalRefRepository(session).for_entities(connection.provider, "person", [person_id])
+    if person_id in fresh:
+        refs[person_id] = fresh[person_id]
+    if not force and _same(refs.get(person_id), digest):
+        report.unchanged.append(person_id)
+        return True
+    return False
+
+
+def _same(ref: ExternalRef | None, digest: str) -> bool:
+    return ref is not None and ref.last_pushed_hash == digest
+
+
+def _refused(
+    session: AsyncSession,
+    connection: CrmConnection,
+    refs: dict[uuid.UUID, ExternalRef],
+    person_id: uuid.UUID,
+    digest: str,
+    error: SalesforceError | RdStationError,
+    report: PushReport,
+    now: datetime,
+) -> bool:
+    """Record a refusal on the connection (its health) and the person's ref; raise again what is worth retrying
+    (the bus retries the whole push, unchanged people skipped). True when the push must stop: a refused token
+    would refuse everyone after this person too."""
+    _record_error(connection, str(error), now)
+    if error.retryable:
+        raise error
+    _apply(session, connection.provider, "", refs, person_id, digest, None, str(error), report, now)
+    log.warning("sync.push_refused", provider=connection.provider, status=error.status, auth=error.auth_failed)
+    return error.auth_failed
+
+
+class _Push(Protocol):
+    async def __call__(
+        self,
+        session: AsyncSession,
+        connection: CrmConnection,
+        ids: list[uuid.UUID],
+        report: PushReport,
+        *,
+        config: SyncConfig,
+        now: datetime,
+        force: bool,
+    ) -> None: ...
+
+
+_PUSHES: dict[str, _Push] = {
+    HUBSPOT: _push_hubspot,
+    PIPEDRIVE: _push_pipedrive,
+    SALESFORCE: _push_salesforce,
+    RDSTATION: _push_rdstation,
+}

@@ -1,0 +1,1 @@
+"""Salesforce, outbound: records upserted by an External ID field that holds leadflow's own id."""
