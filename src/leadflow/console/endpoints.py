@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from leadflow.console import assets, funil, home, leads, login, operacoes, painel, stream
+from leadflow.console import assets, auditoria, configuracoes, funil, home, leads, login, operacoes, painel, stream
 
 router = APIRouter()
 for section in (
@@ -15,6 +15,8 @@ for section in (
     leads.router,
     funil.router,
     operacoes.router,
+    configuracoes.router,
+    auditoria.router,
     stream.router,
 ):
     router.include_router(section)
