@@ -69,7 +69,9 @@ class TestAuditLog:
         assert "&#34;***&#34;" in html
         assert key.group(1) not in html
 
-    async def test_pages_with_a_cursor_like_the_api(self, manager_console: Console, db: Database, tenant: Tenant) -> None:
+    async def test_pages_with_a_cursor_like_the_api(
+        self, manager_console: Console, db: Database, tenant: Tenant
+    ) -> None:
         async with db.session(factories.owner_scope(tenant)) as session:
             for n in range(55):
                 audit.record(session, action="export", entity_type="reports", entity_id=None, changes={"n": n})
