@@ -17,7 +17,7 @@ from tests import factories
 from tests.console.conftest import Console, logged_in_console
 
 pytestmark = pytest.mark.asyncio
-SECTIONS = ("", "/funis", "/regras", "/equipes", "/usuarios", "/sites", "/webhooks")
+SECTIONS = ("", "/funis", "/regras", "/equipes", "/usuarios", "/sites", "/webhooks", "/integracoes", "/campos")
 
 
 @pytest.fixture
@@ -377,4 +377,102 @@ class TestWebhooks:
         async with logged_in_console(app, other_tenant, rival) as console:
             await console.get("/app/configuracoes/webhooks")
             response = await console.post(f"/app/configuracoes/webhooks/{endpoint_id.group(1)}/segredo")
+        assert response.status_code == 404
+
+
+class TestCustomFields:
+    async def test_a_choice_field_is_added_with_its_options_and_removed(
+        self, manager_console: Console, db: Database, tenant: Tenant
+    ) -> None:
+        await manager_console.get("/app/configuracoes/campos")
+        response = await manager_console.post(
+            "/app/configuracoes/campos",
+            {
+                "entity": "lead",
+                "key": "forma_pagamento",
+                "label": "Forma de pagamento",
+                "type": "select",
+                "options": "À vista\nFinanciamento",
+            },
+        )
+        assert response.status_code == 303
+        html = (await manager_console.get("/app/configuracoes/campos")).text
+        assert "Forma de pagamento" in html
+        assert "À vista, Financiamento" in html
+        field_id = re.search(r'action="/app/configuracoes/campos/([0-9a-f-]{36})/remover"', html)
+        assert field_id is not None
+        removed = await manager_console.post(f"/app/configuracoes/campos/{field_id.group(1)}/remover")
+        assert removed.status_code == 303
+        assert "Forma de pagamento" not in (await manager_console.get("/app/configuracoes/campos")).text
+
+    async def test_a_choice_without_options_and_a_bad_key_are_refused_in_portuguese(
+        self, manager_console: Console
+    ) -> None:
+        await manager_console.get("/app/configuracoes/campos")
+        no_options = await manager_console.post(
+            "/app/configuracoes/campos", {"entity": "lead", "key": "origem", "label": "Origem", "type": "select"}
+        )
+        assert no_options.status_code == 422
+        assert "Um campo de escolha precisa de opções." in no_options.text  # the service's reason, translated
+        assert field_error(no_options.text) == ["obrigatório"]
+        bad_key = await manager_console.post(
+            "/app/configuracoes/campos", {"entity": "lead", "key": "Origem X", "label": "Origem", "type": "text"}
+        )
+        assert bad_key.status_code == 422
+        assert "Formato inválido." in field_error(bad_key.text)
+
+
+class TestIntegrations:
+    async def test_connecting_a_provider_keeps_its_secret_out_of_the_page(
+        self, manager_console: Console, db: Database, tenant: Tenant
+    ) -> None:
+        form = (await manager_console.get("/app/configuracoes/integracoes?provider=zap")).text
+        assert 'name="setting-password" type="password"' in form
+        response = await manager_console.post(
+            "/app/configuracoes/integracoes",
+            {
+                "provider": "zap",
+                "key": "zap-loja",
+                "name": "Portais",
+                "setting-username": "acme",
+                "setting-password": "s3gredo-do-portal",
+            },
+        )
+        assert response.status_code == 303
+        html = (await manager_console.get("/app/configuracoes/integracoes")).text
+        assert "/hooks/zap/zap-loja" in html
+        assert "s3gredo-do-portal" not in html
+
+    async def test_missing_settings_are_refused_in_portuguese_without_echoing_secrets(
+        self, manager_console: Console
+    ) -> None:
+        await manager_console.get("/app/configuracoes/integracoes?provider=zap")
+        response = await manager_console.post(
+            "/app/configuracoes/integracoes",
+            {"provider": "zap", "key": "zap-loja", "name": "Portais", "setting-password": "s3gredo-do-portal"},
+        )
+        assert response.status_code == 422
+        assert "<code>settings.username</code>: Obrigatório." in response.text
+        assert "s3gredo-do-portal" not in response.text
+
+    async def test_another_tenants_connection_is_not_found(
+        self, app: FastAPI, manager_console: Console, other_tenant: Tenant, rival: User
+    ) -> None:
+        await manager_console.get("/app/configuracoes/integracoes")
+        await manager_console.post(
+            "/app/configuracoes/integracoes",
+            {
+                "provider": "zap",
+                "key": "zap-loja",
+                "name": "Portais",
+                "setting-username": "acme",
+                "setting-password": "s3gredo-do-portal",
+            },
+        )
+        html = (await manager_console.get("/app/configuracoes/integracoes")).text
+        connection_id = re.search(r'action="/app/configuracoes/integracoes/([0-9a-f-]{36})/desconectar"', html)
+        assert connection_id is not None
+        async with logged_in_console(app, other_tenant, rival) as console:
+            await console.get("/app/configuracoes/integracoes")
+            response = await console.post(f"/app/configuracoes/integracoes/{connection_id.group(1)}/desconectar")
         assert response.status_code == 404

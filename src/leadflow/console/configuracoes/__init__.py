@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from leadflow.console.configuracoes import equipes, funis, index, regras, sites, usuarios, webhooks
+from leadflow.console.configuracoes import campos, equipes, funis, index, integracoes, regras, sites, usuarios, webhooks
 
 router = APIRouter()
-for section in (index, funis, regras, equipes, usuarios, sites, webhooks):
+for section in (index, funis, regras, equipes, usuarios, sites, webhooks, integracoes, campos):
     router.include_router(section.router)
