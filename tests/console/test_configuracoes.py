@@ -17,7 +17,18 @@ from tests import factories
 from tests.console.conftest import Console, logged_in_console
 
 pytestmark = pytest.mark.asyncio
-SECTIONS = ("", "/funis", "/regras", "/equipes", "/usuarios", "/sites", "/webhooks", "/integracoes", "/campos")
+SECTIONS = (
+    "",
+    "/funis",
+    "/regras",
+    "/equipes",
+    "/usuarios",
+    "/sites",
+    "/webhooks",
+    "/integracoes",
+    "/campos",
+    "/retencao",
+)
 
 
 @pytest.fixture
@@ -476,3 +487,24 @@ class TestIntegrations:
             await console.get("/app/configuracoes/integracoes")
             response = await console.post(f"/app/configuracoes/integracoes/{connection_id.group(1)}/desconectar")
         assert response.status_code == 404
+
+
+class TestRetention:
+    async def test_an_override_applies_and_a_blank_goes_back_to_the_default(
+        self, manager_console: Console, db: Database, tenant: Tenant
+    ) -> None:
+        html = (await manager_console.get("/app/configuracoes/retencao")).text
+        assert "Em vigor: 30 dias (padrão 30)" in html
+        response = await manager_console.post("/app/configuracoes/retencao", {"operational_days": "90"})
+        assert response.status_code == 303
+        assert "Em vigor: 90 dias (padrão 30)" in (await manager_console.get("/app/configuracoes/retencao")).text
+        await manager_console.post("/app/configuracoes/retencao", {"operational_days": ""})
+        assert "Em vigor: 30 dias (padrão 30)" in (await manager_console.get("/app/configuracoes/retencao")).text
+
+    async def test_an_access_log_shorter_than_the_law_asks_is_refused_in_portuguese(
+        self, manager_console: Console
+    ) -> None:
+        await manager_console.get("/app/configuracoes/retencao")
+        response = await manager_console.post("/app/configuracoes/retencao", {"access_log_days": "30"})
+        assert response.status_code == 422
+        assert "Deve ser pelo menos 183." in field_error(response.text)

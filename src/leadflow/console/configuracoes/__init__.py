@@ -5,8 +5,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from leadflow.console.configuracoes import campos, equipes, funis, index, integracoes, regras, sites, usuarios, webhooks
+from leadflow.console.configuracoes import (
+    campos,
+    equipes,
+    funis,
+    index,
+    integracoes,
+    regras,
+    retencao,
+    sites,
+    usuarios,
+    webhooks,
+)
 
 router = APIRouter()
-for section in (index, funis, regras, equipes, usuarios, sites, webhooks, integracoes, campos):
+for section in (index, funis, regras, equipes, usuarios, sites, webhooks, integracoes, campos, retencao):
     router.include_router(section.router)
