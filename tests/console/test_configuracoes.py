@@ -74,6 +74,13 @@ class TestAccess:
         assert "Configurações" in response.text
         assert 'href="/app/configuracoes"' in response.text  # the main menu's link
 
+    async def test_speaks_english_when_asked(self, manager_console: Console) -> None:
+        await manager_console.get("/app/configuracoes/funis")
+        await manager_console.post("/app/lang", {"lang": "en", "next": "/app/configuracoes/funis"})
+        html = (await manager_console.get("/app/configuracoes/funis")).text
+        assert "<h1>Settings</h1>" in html
+        assert "Pipelines and stages" in html
+
     async def test_the_menu_has_no_settings_link_for_a_broker(self, broker_console: Console) -> None:
         assert 'href="/app/configuracoes"' not in (await broker_console.get("/app")).text
 
