@@ -7,7 +7,11 @@
     var source = document.getElementById(button.dataset.copy);
     if (!source) return;
     var text = "value" in source && source.value !== undefined ? source.value : source.textContent;
-    var done = function () { button.dataset.copied = "true"; button.setAttribute("aria-live", "polite"); };
+    var done = function () {
+      // Say so where the person is looking (and to screen readers: the button's text is announced on change).
+      button.setAttribute("aria-live", "polite");
+      button.textContent = button.dataset.copied || button.textContent;
+    };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(done);
     } else if (source.select) {
