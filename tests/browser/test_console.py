@@ -300,3 +300,18 @@ class TestManager:
         expect(page.locator("#timeline li").first).to_be_visible()
         _shot(page, "lead-manager")
         page.context.close()
+
+    def test_tests_the_rules_on_a_sample_lead_and_checks_the_audit_chain(self, stack: Stack, browser: Browser) -> None:
+        page = _log_in(browser, stack, MANAGER)
+        page.goto(f"{stack.url}/app/configuracoes/regras")
+        page.get_by_label("Origem (lead.source)").fill("portal_zap")
+        page.get_by_role("button", name="Testar com o lead de exemplo").click()
+        expect(page.locator("#rules-outcome")).to_be_visible()
+        _shot(page, "configuracoes-regras-manager")
+        page.goto(f"{stack.url}/app/configuracoes/equipes")
+        _shot(page, "configuracoes-equipes-manager")
+        page.goto(f"{stack.url}/app/auditoria")
+        expect(page.locator("#chain")).to_contain_text("A cadeia de auditoria está íntegra")  # loaded by htmx
+        page.locator("#audit-entries details summary").first.click()
+        _shot(page, "auditoria-manager")
+        page.context.close()

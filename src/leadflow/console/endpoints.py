@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from leadflow.console import assets, funil, home, imoveis, leads, login, operacoes, painel, pessoas, stream
+from leadflow.console import (
+    assets,
+    auditoria,
+    configuracoes,
+    funil,
+    home,
+    imoveis,
+    leads,
+    login,
+    operacoes,
+    painel,
+    pessoas,
+    stream,
+)
 
 router = APIRouter()
 for section in (
@@ -17,6 +30,8 @@ for section in (
     pessoas.router,
     imoveis.router,
     operacoes.router,
+    configuracoes.router,
+    auditoria.router,
     stream.router,
 ):
     router.include_router(section)

@@ -19,10 +19,11 @@ from leadflow.audit.chain import PURGE_ACTION
 from leadflow.kit import audit
 from leadflow.kit.scope import Scope
 from leadflow.kit.storage import Storage
-from leadflow.models import Attachment, Development, Interaction, Lead, Person, Property, Task, Visit
+from leadflow.models import Attachment, Development, Interaction, Lead, Person, Property, RetentionPolicy, Task, Visit
 from leadflow.privacy import service as privacy
 from leadflow.retention.policy import RetentionPeriods, effective_periods
 from leadflow.retention.repository import RetentionRepository, access_log_target, operational_targets
+from leadflow.retention.schemas import RetentionOverrides
 
 log = structlog.get_logger("leadflow.retention")
 
@@ -209,3 +210,21 @@ async def _anonymise_unconverted(
         await privacy.anonymise_person(session, scope, person_id=person_id, reason="retention")
     report.anonymised = people
     report.more = report.more or len(people) == ANONYMISE_BATCH
+
+
+async def tenant_periods(session: AsyncSession, scope: Scope) -> tuple[RetentionPeriods, RetentionPolicy | None]:
+    """The periods that apply to the scope's tenant, and its overrides (None when it has none)."""
+    policy = await RetentionRepository(session).policy()
+    return effective_periods(policy), policy
+
+
+async def set_overrides(session: AsyncSession, scope: Scope, *, data: RetentionOverrides) -> RetentionPeriods:
+    """Replace the tenant's overrides: each field given overrides the default, a blank one goes back to it."""
+    repo = RetentionRepository(session)
+    policy = await repo.policy()
+    if policy is None:
+        policy = repo.add(RetentionPolicy())
+    for name, value in data.model_dump().items():
+        setattr(policy, name, value)
+    await session.flush()
+    return effective_periods(policy)
