@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Insert, Select, Table, or_, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
 
 from leadflow.kit.repository import Repository
 from leadflow.models import (
@@ -91,6 +93,28 @@ class DataKeyRepository(Repository[DataKey]):
         stmt = self.select().where(DataKey.subject_kind == subject_kind, DataKey.subject_ref == subject_ref)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def for_subjects(self, subjects: Sequence[tuple[str, str]]) -> list[DataKey]:
+        """The keys of many subjects in one query per chunk (a group of events, a page of the log)."""
+        found: list[DataKey] = []
+        for start in range(0, len(subjects), SUBJECT_CHUNK):
+            chunk = list(subjects[start : start + SUBJECT_CHUNK])
+            stmt = self.select().where(tuple_(DataKey.subject_kind, DataKey.subject_ref).in_(chunk))
+            found.extend(await self.all(stmt))
+        return found
+
+    async def insert_missing(self, rows: list[dict[str, Any]]) -> None:
+        """Insert key rows (each with its tenant_id); a subject's key created meanwhile by a concurrent writer wins
+        and this one is dropped, so every writer then reads the same key."""
+        connection = await self.session.connection()
+        for start in range(0, len(rows), SUBJECT_CHUNK):
+            await connection.execute(_insert_keys(connection.dialect.name), rows[start : start + SUBJECT_CHUNK])
+
+    async def by_refs(self, subject_kind: str, refs: Sequence[str]) -> list[DataKey]:
+        if not refs:
+            return []
+        stmt = self.select().where(DataKey.subject_kind == subject_kind, DataKey.subject_ref.in_(list(refs)))
+        return list(await self.all(stmt))
+
 
 class AnonymisationRepository(Repository[Anonymisation]):
     model = Anonymisation
@@ -161,6 +185,16 @@ class SubjectDataRepository:
         if not conditions:
             return []
         return await self._rows(select(Event).where(or_(*conditions)).order_by(Event.received_at, Event.id))
+
+
+SUBJECT_CHUNK = 500  # (kind, ref) pairs per query: two bound parameters each
+
+
+@functools.cache
+def _insert_keys(dialect: str) -> Insert:
+    table = cast(Table, DataKey.__table__)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=["tenant_id", "subject_kind", "subject_ref"])
 
 
 def tracking_ids_of(identities: Sequence[PersonIdentity]) -> list[str]:
