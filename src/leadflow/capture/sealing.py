@@ -23,14 +23,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.kit.ids import new_id
 from leadflow.kit.scope import Scope
 from leadflow.models import Event, RejectedEvent
-from leadflow.pipeline.enrich import CLICK_ID_FIELDS, UTM_FIELDS
+from leadflow.pipeline.enrich import CLICK_ID_FIELDS, UTM_FIELDS, marketing_url
 from leadflow.privacy import keys as secrets
 from leadflow.privacy.sealing import (
     EVENT,
@@ -60,7 +59,6 @@ class _Url:
 
 KEEP, URL = _Keep(), _Url()
 Spec = Mapping[str, "_Keep | _Url | Spec"]
-MARKETING_PARAMS = frozenset({*UTM_FIELDS, *CLICK_ID_FIELDS})
 TOUCH: Spec = {
     **dict.fromkeys((*UTM_FIELDS, *CLICK_ID_FIELDS), KEEP),
     "referrer": URL,
@@ -132,7 +130,7 @@ def split_personal(value: Mapping[str, Any], spec: Spec) -> tuple[dict[str, Any]
         if rule is KEEP:
             clear[name] = item
         elif rule is URL and isinstance(item, str):
-            clear[name] = trimmed_url(item)
+            clear[name] = marketing_url(item)
             if clear[name] != item:
                 personal[name] = item
         elif isinstance(rule, Mapping) and isinstance(item, Mapping):
@@ -142,17 +140,6 @@ def split_personal(value: Mapping[str, Any], spec: Spec) -> tuple[dict[str, Any]
         else:
             personal[name] = item
     return clear, personal
-
-
-def trimmed_url(url: str) -> str:
-    """The address with only its UTM and click-id parameters, no fragment and no user:password."""
-    try:
-        parts = urlsplit(url)
-        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() in MARKETING_PARAMS]
-        host = parts.netloc.rpartition("@")[2]
-        return urlunsplit((parts.scheme, host, parts.path, urlencode(query), ""))
-    except ValueError:
-        return ""
 
 
 def event_subject(row: Mapping[str, Any]) -> Subject:
@@ -190,7 +177,7 @@ async def seal_rows(session: AsyncSession, scope: Scope, rows: Sequence[dict[str
         row["payload"], row["ip"], row["user_id"] = clear, None, None
         for column in ("page_url", "referrer"):
             if isinstance(row.get(column), str):
-                row[column] = trimmed_url(row[column])[:2048] or None
+                row[column] = marketing_url(row[column])[:2048] or None
 
 
 def rejected_subject(raw: str, received_at: datetime) -> Subject:

@@ -14,6 +14,7 @@ from leadflow.kit.repository import Repository
 from leadflow.models import (
     Anonymisation,
     Attachment,
+    ChannelContact,
     Consent,
     DataKey,
     Event,
@@ -128,14 +129,16 @@ class SubjectDataRepository:
     """Every row that holds or points at one person: what a subject export shows and anonymisation rewrites.
 
     Deleted rows are included (``include_deleted``): the subject has a right to them too, and they must not
-    keep personal data after anonymisation.
+    keep personal data after anonymisation. Lead visibility is not applied (``skip_visibility``): a manager who
+    may export or anonymise the person acts on all of the person's leads, not only their teams' — otherwise a
+    lead routed to another team would keep the person's data (the tenant wall still holds).
     """
 
     def __init__(self, session: Any) -> None:
         self.session = session
 
     async def _rows(self, stmt: Select[Any]) -> list[Any]:
-        result = await self.session.execute(stmt.execution_options(include_deleted=True))
+        result = await self.session.execute(stmt.execution_options(include_deleted=True, skip_visibility=True))
         return list(result.scalars().all())
 
     async def person(self, person_id: uuid.UUID) -> Person | None:
@@ -145,6 +148,9 @@ class SubjectDataRepository:
     async def identities(self, person_id: uuid.UUID) -> list[PersonIdentity]:
         stmt = select(PersonIdentity).where(PersonIdentity.person_id == person_id).order_by(PersonIdentity.created_at)
         return await self._rows(stmt)
+
+    async def channel_contacts(self, person_id: uuid.UUID) -> list[ChannelContact]:
+        return await self._rows(select(ChannelContact).where(ChannelContact.person_id == person_id))
 
     async def leads(self, person_id: uuid.UUID) -> list[Lead]:
         return await self._rows(select(Lead).where(Lead.person_id == person_id).order_by(Lead.created_at))

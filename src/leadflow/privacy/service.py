@@ -532,6 +532,8 @@ async def _scrub(session: AsyncSession, subject: SubjectDataRepository, person: 
     }
     for identity in identities:
         await session.delete(identity)
+    for contact in await subject.channel_contacts(person.id):  # the WhatsApp/Instagram address of a chat
+        await session.delete(contact)
     person.name, person.cpf_cnpj, person.birth_date = ANONYMISED_NAME, None, None
     person.notes, person.custom_fields = None, {}
     leads = await subject.leads(person.id)
