@@ -129,11 +129,11 @@ def split_personal(value: Mapping[str, Any], spec: Spec) -> tuple[dict[str, Any]
         rule = spec.get(name)
         if rule is KEEP:
             clear[name] = item
-        elif rule is URL and isinstance(item, str):
-            clear[name] = marketing_url(item)
-            if clear[name] != item:
+        elif rule is URL and type(item) is str:
+            clear[name] = trimmed = marketing_url(item)
+            if trimmed != item:
                 personal[name] = item
-        elif isinstance(rule, Mapping) and isinstance(item, Mapping):
+        elif type(rule) is dict and type(item) is dict:  # exact types: the ABC checks cost more than the walk
             clear[name], inner = split_personal(item, rule)
             if inner:
                 personal[name] = inner
@@ -162,17 +162,32 @@ def event_context(tenant_id: object, message_id: str) -> bytes:
 async def seal_rows(session: AsyncSession, scope: Scope, rows: Sequence[dict[str, Any]]) -> None:
     """Seal, in place and before they are inserted, the personal part of event rows (column dicts): one query for
     the keys of all their subjects, one insert for the new ones, then one AES-GCM operation per row."""
+    pending = split_rows(rows)
+    keys = await SealingKeys.for_writing(session, scope, subjects_to_seal(pending))
+    seal_split(keys, pending)
+
+
+Pending = list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]  # (row, clear payload, personal part)
+
+
+def split_rows(rows: Sequence[dict[str, Any]]) -> Pending:
     pending = []
     for row in rows:
         clear, personal = split_personal(row["payload"], spec_for(row))
         secret = {"payload": personal, "ip": row.get("ip"), "user_id": row.get("user_id")}
-        secret = {name: value for name, value in secret.items() if value}
-        pending.append((row, clear, secret))
-    subjects = {event_subject(row) for row, _, secret in pending if secret}
-    keys = await SealingKeys.for_writing(session, scope, subjects)
+        pending.append((row, clear, {name: value for name, value in secret.items() if value}))
+    return pending
+
+
+def subjects_to_seal(pending: Pending) -> set[Subject]:
+    return {event_subject(row) for row, _, secret in pending if secret}
+
+
+def seal_split(keys: SealingKeys, pending: Pending) -> None:
+    """The rows rewritten: clear payload plus the envelope of their personal part; ip and user id only inside."""
     for row, clear, secret in pending:
         if secret:
-            context = event_context(scope.tenant_id, row["message_id"])
+            context = event_context(keys.scope.tenant_id, row["message_id"])
             clear[SEALED] = seal_envelope(keys, event_subject(row), secret, context=context)
         row["payload"], row["ip"], row["user_id"] = clear, None, None
         for column in ("page_url", "referrer"):
