@@ -11,6 +11,9 @@ fresh PostgreSQL database on that server: migrate, create a tenant and a write k
   (d) the same as (a) against a bare ASGI hello-world served by uvicorn with the flags `leadflow serve` uses:
       the ceiling of this server and load generator on this machine; the ratio is printed.
 
+Before them, (e): the CPU cost per event of sealing its personal part (LGPD crypto-shredding: split, JSON,
+AES-GCM) and of opening it again, measured in process on the same events (``--sealing`` runs only that).
+
 After (a) and (c) the rows are counted in the database: every acknowledged event must be there. Also printed:
 requests per transaction (group commit), from the server's /metrics. Prints figures; asserts nothing.
 
@@ -400,12 +403,52 @@ def _report_backend(backend: str, url: str, port: int, pid: int, key: str, hello
     )
 
 
+def measure_sealing(events: int = 20_000, visitors: int = 200) -> None:
+    """(e) The sealing step of the event-log writer alone, in process: what it adds per event to (a) and (c)."""
+    from datetime import UTC, datetime
+
+    from leadflow.capture import sealing
+    from leadflow.capture.service import Arrival, Batch, prepare
+    from leadflow.kit.scope import Scope
+    from leadflow.kit.sealing import new_data_key
+    from leadflow.models import Event
+    from leadflow.privacy.sealing import SealingKeys
+
+    items = [{**_event(f"seal-{n}"), "anonymousId": f"trk-{n % visitors}"} for n in range(events)]
+    arrival = Arrival(datetime.now(UTC), uuid.uuid4(), "1.2.3.4", None)
+    start = time.perf_counter()
+    rows = prepare(Batch(items=items, context={}, sent_at=None), arrival).rows
+    validating = time.perf_counter() - start
+    scope = Scope.for_tenant(uuid.uuid4())
+    start = time.perf_counter()
+    pending = sealing.split_rows(rows)
+    keys = SealingKeys(scope, {subject: new_data_key() for subject in sealing.subjects_to_seal(pending)})
+    sealing.seal_split(keys, pending)
+    sealed = time.perf_counter() - start
+    stored = [Event(**{**row, "tenant_id": scope.tenant_id}) for row in rows]
+    start = time.perf_counter()
+    opened = [sealing._opened(keys, event) for event in stored]
+    reading = time.perf_counter() - start
+    assert all(o.payload["properties"] == items[0]["properties"] for o in opened)
+    print(
+        f"(e) sealing the personal part of {events:,} events of {visitors} visitors (split, JSON, AES-GCM), in process"
+    )
+    print(
+        f"      seal {sealed / events * 1e6:.1f} us per event   open {reading / events * 1e6:.1f} us per event"
+        f"   (validating and projecting the same events: {validating / events * 1e6:.1f} us per event)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--postgres", nargs="?", const=DEFAULT_POSTGRES, default=None, help="also on PostgreSQL")
     parser.add_argument("--load", help=argparse.SUPPRESS)
     parser.add_argument("--hello", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--sealing", action="store_true", help="only (e), the in-process cost of sealing")
     args = parser.parse_args()
+    if args.sealing:
+        measure_sealing()
+        return
     if args.load:
         load_main(json.loads(args.load))
         return
@@ -418,6 +461,7 @@ def main() -> None:
         f" {CLIENTS} load-generator process(es), server and load generator on loopback;"
         f" load average before: {_load_average()}"
     )
+    measure_sealing()
     hello = measure_hello()
     measure_backend("sqlite", None, hello)
     if postgres_url:

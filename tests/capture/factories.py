@@ -12,6 +12,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from leadflow.capture.sealing import OpenedEvent, open_events, open_rejected_raw
 from leadflow.kit.db import Database
 from leadflow.kit.scope import Scope
 from leadflow.models import ApiKey, Event, RejectedEvent, Tenant
@@ -65,9 +66,25 @@ async def events_of(db: Database, tenant: Tenant) -> list[Event]:
         return list((await session.execute(select(Event).order_by(Event.message_id))).scalars())
 
 
+async def opened_of(db: Database, tenant: Tenant) -> list[OpenedEvent]:
+    """The tenant's events as every reader sees them: payloads opened (``capture.sealing``)."""
+    scope = Scope.for_tenant(tenant.id)
+    async with db.session(scope) as session:
+        events = list((await session.execute(select(Event).order_by(Event.message_id))).scalars())
+        return await open_events(session, scope, events)
+
+
 async def rejected_of(db: Database, tenant: Tenant) -> list[RejectedEvent]:
-    async with db.session(Scope.for_tenant(tenant.id)) as session:
-        return list((await session.execute(select(RejectedEvent).order_by(RejectedEvent.created_at))).scalars())
+    """The tenant's rejected input with each raw body opened, as the inspection endpoint shows it (detached rows:
+    the stored body stays sealed)."""
+    scope = Scope.for_tenant(tenant.id)
+    async with db.session(scope) as session:
+        rows = list((await session.execute(select(RejectedEvent).order_by(RejectedEvent.created_at))).scalars())
+        raws = await open_rejected_raw(session, scope, rows)
+        session.expunge_all()
+    for row, raw in zip(rows, raws, strict=True):
+        row.raw = raw
+    return rows
 
 
 async def allow_origins(db: Database, tenant: Tenant, key: ApiKey, origins: list[str]) -> None:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from leadflow.capture.service import occurred_at
 from leadflow.kit.db import Database
 from leadflow.models import ApiKey, FailureType, Tenant
-from tests.capture.factories import counts, events_of, rejected_of, track
+from tests.capture.factories import counts, events_of, opened_of, rejected_of, track
 
 
 class TestABatchLandsOnce:
@@ -30,7 +30,8 @@ class TestABatchLandsOnce:
         assert first.tracking_id == "trk_01HZX5R8Q2W9K3M7N4P6T1V0Y2"
         assert first.api_key_id == write_key[0].id
         assert str(first.user_agent).startswith("Mozilla/5.0 (iPhone")
-        assert first.payload["properties"] == {"imovel": "AP-1024", "nome": "Maria Silva"}
+        assert "Maria Silva" not in str(first.payload)  # sealed under the visitor's key
+        assert (await opened_of(db, tenant))[0].payload["properties"] == {"imovel": "AP-1024", "nome": "Maria Silva"}
 
     async def test_a_re_sent_batch_stores_nothing_new(
         self, segment: httpx.AsyncClient, db: Database, tenant: Tenant
@@ -92,7 +93,7 @@ class TestSingleCalls:
         async with httpx.AsyncClient(transport=transport, base_url="http://acme.localhost") as client:
             response = await client.post("/v1/track", json={**track(), "writeKey": write_key[1]})
         assert response.json()["accepted"] == 1
-        assert "writeKey" not in (await events_of(db, tenant))[0].payload
+        assert "writeKey" not in (await opened_of(db, tenant))[0].payload
 
     async def test_the_write_key_may_come_as_a_bearer_token(
         self, app: FastAPI, tenant: Tenant, write_key: tuple[ApiKey, str]

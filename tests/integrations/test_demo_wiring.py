@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from leadflow.bus.dispatcher import Dispatcher, RetryPolicy
 from leadflow.bus.registry import discover_handlers, registry
+from leadflow.capture.sealing import open_rejected_raw
 from leadflow.demo.crm import SMALL
 from leadflow.demo.seed import DEMO_PASSWORD, seed_demo
 from leadflow.integrations.metahooks import signature_of
@@ -77,7 +78,8 @@ class TestDemoWhatsApp:
         assert str(lead.owner_id) in await brokers(db)
         async with db.session(Scope.for_tenant(lead.tenant_id)) as session:
             [rejected] = (await session.scalars(select(RejectedEvent).where(RejectedEvent.source == "whatsapp"))).all()
-        assert rejected.raw == raw.decode()
+            opened = await open_rejected_raw(session, Scope.for_tenant(lead.tenant_id), [rejected])
+        assert opened == [raw.decode()]  # sealed at rest, as received when read
         params = {"hub.mode": "subscribe", "hub.verify_token": "demo-verify-token", "hub.challenge": "42"}
         check = await demo.get("/hooks/whatsapp/demo-whatsapp", params=params)
         assert check.status_code == 200

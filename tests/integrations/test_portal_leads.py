@@ -11,7 +11,8 @@ from sqlalchemy import select
 from leadflow.bus.dispatcher import Dispatcher
 from leadflow.kit.db import Database
 from leadflow.kit.scope import Scope
-from leadflow.models import Event, FailureType, Property, RejectedEvent, Tenant
+from leadflow.models import Event, FailureType, Property, Tenant
+from tests.capture.factories import rejected_of
 from tests.integrations.conftest import basic, drain_now, portal_lead, post_portal_lead
 from tests.pipeline.conftest import SalesTeam, leads_of
 
@@ -75,7 +76,7 @@ class TestPortalLead:
         response = await post_portal_lead(anonymous, portal_lead(), headers=basic(password="wrong-password"))
         assert response.status_code == 401
         assert response.headers["www-authenticate"].startswith("Basic")
-        [rejected] = await rows(db, tenant, RejectedEvent)
+        [rejected] = await rejected_of(db, tenant)
         assert rejected.failure_type is FailureType.AUTHENTICATION
         assert rejected.source == "zap"
         assert await rows(db, tenant, Event) == []
@@ -91,7 +92,7 @@ class TestPortalLead:
     ) -> None:
         response = await post_portal_lead(anonymous, portal_lead(clientListingId="XX-9999"))
         assert response.status_code == 404
-        [rejected] = await rows(db, tenant, RejectedEvent)
+        [rejected] = await rejected_of(db, tenant)
         assert rejected.failure_type is FailureType.UNKNOWN_REFERENCE
         assert "XX-9999" in rejected.raw
 
@@ -108,6 +109,6 @@ class TestPortalLead:
     ) -> None:
         response = await anonymous.post("/hooks/zap/acme-zap", content=b"{not json", headers=basic())
         assert response.status_code == 400
-        [rejected] = await rows(db, tenant, RejectedEvent)
+        [rejected] = await rejected_of(db, tenant)
         assert rejected.failure_type is FailureType.MALFORMED_JSON
         assert rejected.raw == "{not json"

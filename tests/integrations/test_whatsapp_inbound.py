@@ -11,7 +11,8 @@ from sqlalchemy import select
 from leadflow.bus.dispatcher import Dispatcher
 from leadflow.kit.db import Database
 from leadflow.kit.scope import Scope
-from leadflow.models import Event, FailureType, Interaction, LeadConversion, RejectedEvent, Tenant
+from leadflow.models import Event, FailureType, Interaction, LeadConversion, Tenant
+from tests.capture.factories import opened_of, rejected_of
 from tests.integrations.conftest import PHONE_NUMBER_ID, VERIFY_TOKEN, deliver, drain_now, text_message
 from tests.pipeline.conftest import SalesTeam, leads_of
 
@@ -52,7 +53,9 @@ class TestSignedMessageBecomesRoutedLead:
         await deliver(anonymous, raw)
         [event] = await rows(db, tenant, Event)
         assert event.source == "whatsapp"
-        assert event.payload["raw"] == raw.decode()
+        assert "Maria Silva" not in str(event.payload)  # sealed at rest under the delivery's key
+        [opened] = await opened_of(db, tenant)
+        assert opened.payload["raw"] == raw.decode()
         assert event.message_id == "wa:msg:wamid.HBgNNTUxMTk4NzY1NDMyMRUCABIYFjNFQjA0"
 
     async def test_a_second_message_from_the_same_person_lands_on_the_same_lead(
@@ -115,7 +118,7 @@ class TestBadSignature:
         assert response.status_code == 401
         await drain_now(worker)
 
-        [rejected] = await rows(db, tenant, RejectedEvent)
+        [rejected] = await rejected_of(db, tenant)
         assert rejected.source == "whatsapp"
         assert rejected.failure_type is FailureType.AUTHENTICATION
         assert rejected.raw == raw.decode()

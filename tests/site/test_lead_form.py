@@ -12,6 +12,7 @@ from sqlalchemy import select
 from tests.site.conftest import Listings, drain, form_tag, hidden_fields, leads_of
 
 from leadflow.bus.dispatcher import Dispatcher
+from leadflow.capture.sealing import open_event
 from leadflow.kit.db import Database
 from leadflow.kit.scope import Scope
 from leadflow.models import Event, EventType, Tenant
@@ -79,5 +80,5 @@ class TestLeadForm:
 async def _form_event(db: Database, tenant: Tenant) -> dict[str, object]:
     async with db.session(Scope.for_tenant(tenant.id)) as session:
         event = (await session.scalars(select(Event).where(Event.type == EventType.FORM))).one()
-        payload: dict[str, object] = event.payload
+        payload: dict[str, object] = (await open_event(session, Scope.for_tenant(tenant.id), event)).payload
         return payload

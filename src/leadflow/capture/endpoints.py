@@ -137,7 +137,7 @@ async def list_events(
         received_from=received_from,
         received_to=received_to,
     )
-    return Page(items=[EventRead.model_validate(e) for e in events], next_cursor=next_cursor)
+    return Page(items=events, next_cursor=next_cursor)
 
 
 @router.get("/rejected-events", tags=["capture"], summary="Input refused, with the reason and the raw text")
@@ -163,4 +163,4 @@ async def list_rejected_events(
         received_from=received_from,
         received_to=received_to,
     )
-    return Page(items=[RejectedEventRead.model_validate(r) for r in rejected], next_cursor=next_cursor)
+    return Page(items=rejected, next_cursor=next_cursor)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflow.capture.parsing import storable_text
 from leadflow.capture.repository import EventRepository, FormRepository, event_by_message_id
 from leadflow.capture.schemas import FormCreate, FormUpdate
+from leadflow.capture.sealing import seal_rejected, seal_rows
 from leadflow.capture.service import SCHEMA_VERSION, announce_to_pipeline
 from leadflow.kit.errors import Conflict, NotFound, ValidationFailed
 from leadflow.kit.ids import new_id
@@ -70,14 +71,15 @@ async def submit(
     """Log the post as a ``form`` event (once per submission) and announce it to the pipeline."""
     form = await FormRepository(session).by_key(form_key)
     if form is None or not form.is_active:
-        _reject(session, visit, fields, f"no active form with key {form_key!r}", form_key=form_key)
+        await _reject(session, scope, visit, fields, f"no active form with key {form_key!r}", form_key=form_key)
         raise FormNotFound(f"no active form with key {form_key!r}")
     if fields.get(HONEYPOT, "").strip():
-        _reject(session, visit, fields, "honeypot field filled: treated as spam", form_key=form_key)
+        await _reject(session, scope, visit, fields, "honeypot field filled: treated as spam", form_key=form_key)
         raise SpamSubmission(form_key)
-    contact = _checked_contact(session, visit, fields, form_key)
+    contact = await _checked_contact(session, scope, visit, fields, form_key)
     row = _event_row(scope, form, contact, fields, visit)
     repo = EventRepository(session)
+    await seal_rows(session, scope, [row])
     inserted = await repo.append([row])
     announce_to_pipeline(session, [row] if row["id"] in inserted else [])
     if inserted:
@@ -106,7 +108,9 @@ def form_payload(
     }
 
 
-def _checked_contact(session: AsyncSession, visit: Visit, fields: Mapping[str, str], form_key: str) -> dict[str, str]:
+async def _checked_contact(
+    session: AsyncSession, scope: Scope, visit: Visit, fields: Mapping[str, str], form_key: str
+) -> dict[str, str]:
     contact = {name: value for name in CONTACT_FIELDS if (value := _clean(fields.get(name)))}
     errors = [
         {"field": name, "message": f"at most {limit} characters"}
@@ -117,7 +121,7 @@ def _checked_contact(session: AsyncSession, visit: Visit, fields: Mapping[str, s
         errors.append({"field": "email", "message": "give an e-mail or a phone so the team can answer"})
     if errors:
         reason = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        _reject(session, visit, fields, reason, form_key=form_key)
+        await _reject(session, scope, visit, fields, reason, form_key=form_key)
         raise InvalidSubmission("the form is incomplete", errors=errors)
     return contact
 
@@ -201,17 +205,19 @@ def _clean(value: object, limit: int = MAX_VALUE) -> str | None:
     return text or None
 
 
-def _reject(session: AsyncSession, visit: Visit, fields: Mapping[str, str], reason: str, *, form_key: str) -> None:
-    session.add(
-        RejectedEvent(
-            received_at=visit.received_at,
-            source=FORM_SOURCE,
-            failure_type=FailureType.SCHEMA_VIOLATION,
-            failure=[{"path": f"forms.{form_key}", "message": reason}],
-            raw=storable_text(json.dumps(dict(fields), ensure_ascii=False))[:100_000],
-            ip=visit.ip,
-        )
+async def _reject(
+    session: AsyncSession, scope: Scope, visit: Visit, fields: Mapping[str, str], reason: str, *, form_key: str
+) -> None:
+    rejected = RejectedEvent(
+        received_at=visit.received_at,
+        source=FORM_SOURCE,
+        failure_type=FailureType.SCHEMA_VIOLATION,
+        failure=[{"path": f"forms.{form_key}", "message": reason}],
+        raw=storable_text(json.dumps(dict(fields), ensure_ascii=False))[:100_000],
+        ip=visit.ip,
     )
+    await seal_rejected(session, scope, [rejected])
+    session.add(rejected)
 
 
 # Managing forms

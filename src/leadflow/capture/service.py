@@ -29,7 +29,8 @@ from leadflow.capture.parsing import (
     storable_text,
 )
 from leadflow.capture.repository import EventRepository, RejectedEventRepository
-from leadflow.capture.schemas import IngestResult, RejectedItem, SegmentEvent
+from leadflow.capture.schemas import EventRead, IngestResult, RejectedEventRead, RejectedItem, SegmentEvent
+from leadflow.capture.sealing import open_events, open_rejected_raw, seal_rejected, seal_rows
 from leadflow.kit.db import Database
 from leadflow.kit.errors import MalformedJson
 from leadflow.kit.groupcommit import GroupCommit, GroupCommitStats
@@ -164,9 +165,13 @@ async def write_group(session: AsyncSession, scope: Scope, *, submissions: list[
     rows = list(unique.values())
     for row in rows:
         row["tenant_id"] = scope.tenant_id  # a core insert: the tenant comes from this session's scope
+    await seal_rows(session, scope, rows)
     inserted = await EventRepository(session).append(rows)
     announce_to_pipeline(session, [row for row in rows if row["id"] in inserted])
-    session.add_all([RejectedEvent(**values) for submission in submissions for values in submission.rejected])
+    rejected = [RejectedEvent(**values) for submission in submissions for values in submission.rejected]
+    if rejected:
+        await seal_rejected(session, scope, rejected)
+        session.add_all(rejected)
     return [submission.outcome(inserted) for submission in submissions]
 
 
@@ -339,9 +344,17 @@ def _row(event: SegmentEvent, payload: dict[str, Any], arrival: Arrival) -> dict
 
 async def list_events(
     session: AsyncSession, scope: Scope, *, cursor: str | None, limit: int, **filters: Any
-) -> tuple[list[Event], str | None]:
+) -> tuple[list[EventRead], str | None]:
+    """A page of the log, each payload opened (the clear part only for an anonymised subject)."""
     repo = EventRepository(session)
-    return await repo.page(repo.filtered(**filters), cursor=cursor, limit=limit, sort="received_at")
+    events, next_cursor = await repo.page(repo.filtered(**filters), cursor=cursor, limit=limit, sort="received_at")
+    opened = await open_events(session, scope, events)
+    return [_event_read(e, o) for e, o in zip(events, opened, strict=True)], next_cursor
+
+
+def _event_read(event: Event, opened: Any) -> EventRead:
+    read = EventRead.model_validate(event)
+    return read.model_copy(update={"payload": opened.payload, "ip": opened.ip, "user_id": opened.user_id})
 
 
 async def pages_visited(
@@ -354,6 +367,10 @@ async def pages_visited(
 
 async def list_rejected_events(
     session: AsyncSession, scope: Scope, *, cursor: str | None, limit: int, **filters: Any
-) -> tuple[list[RejectedEvent], str | None]:
+) -> tuple[list[RejectedEventRead], str | None]:
+    """A page of refused input: the reason in clear, the raw body opened (a placeholder once anonymised)."""
     repo = RejectedEventRepository(session)
-    return await repo.page(repo.filtered(**filters), cursor=cursor, limit=limit, sort="received_at")
+    rows, next_cursor = await repo.page(repo.filtered(**filters), cursor=cursor, limit=limit, sort="received_at")
+    raws = await open_rejected_raw(session, scope, rows)
+    pairs = zip(rows, raws, strict=True)
+    return [RejectedEventRead.model_validate(r).model_copy(update={"raw": raw}) for r, raw in pairs], next_cursor

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflow.bus.outbox import enqueue
 from leadflow.capture.parsing import body_text
 from leadflow.capture.repository import EventRepository, event_by_message_id
+from leadflow.capture.sealing import seal_rejected, seal_rows
 from leadflow.capture.service import SCHEMA_VERSION
 from leadflow.integrations.base import Delivery, Refused
 from leadflow.integrations.credentials import opened_settings
@@ -114,13 +115,13 @@ async def receive(
     source = spec.source(opened_settings(ring, spec, connection))
     reason = source.verify(arrival.headers, raw)
     if reason is not None:
-        _reject(session, connection, raw, arrival, FailureType.AUTHENTICATION, reason)
+        await _reject(session, scope, connection, raw, arrival, FailureType.AUTHENTICATION, reason)
         raise SignatureRefused(reason, basic=spec.name == "zap")
     try:
         delivery = source.read(raw)
         await _check_references(session, spec, delivery)
     except Refused as refused:
-        _reject(session, connection, raw, arrival, FailureType(refused.kind), refused.reason)
+        await _reject(session, scope, connection, raw, arrival, FailureType(refused.kind), refused.reason)
         raise (ReferenceNotFound if refused.status == 404 else DeliveryRefused)(refused.reason) from None
     note_success(connection)
     return await _append(session, scope, connection, delivery, raw, arrival)
@@ -160,6 +161,7 @@ async def _append(
         # As received: the exact text that was verified, and which connection it came through.
         "payload": {"connection_id": str(connection.id), "connection_key": connection.key, "raw": body_text(raw)},
     }
+    await seal_rows(session, scope, [row])
     inserted = await EventRepository(session).append([row])
     if event_id not in inserted:
         existing = await event_by_message_id(session, delivery.key)
@@ -170,8 +172,9 @@ async def _append(
     return Received(event_id=event_id, duplicate=False)
 
 
-def _reject(
+async def _reject(
     session: AsyncSession,
+    scope: Scope,
     connection: IntegrationConnection,
     raw: bytes,
     arrival: Arrival,
@@ -179,14 +182,14 @@ def _reject(
     reason: str,
 ) -> None:
     note_failure(connection, f"delivery refused: {reason}")
-    session.add(
-        RejectedEvent(
-            received_at=arrival.received_at,
-            source=connection.provider,
-            failure_type=failure_type,
-            failure=[{"path": "$", "message": reason, "connection_key": connection.key}],
-            raw=body_text(raw),
-            ip=arrival.ip,
-        )
+    rejected = RejectedEvent(
+        received_at=arrival.received_at,
+        source=connection.provider,
+        failure_type=failure_type,
+        failure=[{"path": "$", "message": reason, "connection_key": connection.key}],
+        raw=body_text(raw),
+        ip=arrival.ip,
     )
+    await seal_rejected(session, scope, [rejected])
+    session.add(rejected)
     log.warning("integrations.delivery_refused", provider=connection.provider, key=connection.key, reason=reason)

@@ -24,6 +24,7 @@ from leadflow.activity.schemas import InteractionCreate
 from leadflow.activity.service import log_interaction
 from leadflow.bus.outbox import enqueue
 from leadflow.capture.repository import EventRepository
+from leadflow.capture.sealing import link_event_to_person, open_event, seal_rows
 from leadflow.config import get_settings
 from leadflow.integrations.base import ProviderError
 from leadflow.integrations.chatwoot.inbound import ChatEvent, read_chat_event
@@ -86,13 +87,17 @@ async def take_delivery(session: AsyncSession, scope: Scope, *, event_id: uuid.U
     if event is None or connection is None:  # disconnected since: the raw delivery stays in the log
         log.warning("integrations.delivery_orphaned", event_id=str(event_id), connection_id=str(connection_id))
         return
-    body = json.loads(event.payload["raw"])
+    opened = await open_event(session, scope, event)
+    if not isinstance(raw := opened.payload.get("raw"), str):  # its sender was anonymised: nothing left to take
+        log.info("integrations.delivery_unreadable", event_id=str(event_id), anonymised=opened.anonymised)
+        return
+    body = json.loads(raw)
     if connection.provider == "whatsapp":
         await _take_whatsapp(session, scope, connection, event, body)
     elif connection.provider == "zap":
         await _take_portal_lead(session, scope, connection, event, read_portal_lead(body))
     elif connection.provider == "meta_leads":
-        await _log_each_leadgen(session, connection, event, body)
+        await _log_each_leadgen(session, scope, connection, event, body)
     elif connection.provider == "chatwoot":
         chat = read_chat_event(body)
         if chat is not None:
@@ -130,6 +135,7 @@ async def take_whatsapp_message(
     now = utcnow()
     at = min(message.occurred_at or now, now)
     person = await _whatsapp_person(session, scope, message)
+    await link_event_to_person(session, scope, event=event, person_id=person.id)
     address = message.wa_id or message.user_id
     assert address is not None  # the parser keeps only messages with a sender
     await _remember_contact(session, connection, person, address=address, user_id=message.user_id, at=at)
@@ -338,6 +344,7 @@ async def take_chat_event(
     person = await _chat_person(session, scope, connection, event, chat, at=utcnow() if incoming else None)
     if person is None or chat.event == "contact_created":
         return
+    await link_event_to_person(session, scope, event=event, person_id=person.id)
     lead = await OpenLeadsOfPerson(session).latest(person.id)
     if lead is None:
         lead = await _chat_lead(session, scope, connection, event, chat, person)
@@ -470,6 +477,7 @@ async def take_direct_message(
     if person is None:
         person = await create_person(session, scope, data=PersonCreate(name="Contato do Instagram"))
         await attach_identity(session, scope, person=person, identity=identity)
+    await link_event_to_person(session, scope, event=event, person_id=person.id)
     await _remember_contact(session, connection, person, address=message.sender_id, user_id=None, at=at)
     lead = await OpenLeadsOfPerson(session).latest(person.id)
     if lead is None:
@@ -513,7 +521,9 @@ async def take_direct_message(
 # Meta Lead Ads
 
 
-async def _log_each_leadgen(session: AsyncSession, connection: IntegrationConnection, event: Event, body: Any) -> None:
+async def _log_each_leadgen(
+    session: AsyncSession, scope: Scope, connection: IntegrationConnection, event: Event, body: Any
+) -> None:
     """One log row per lead id (its own idempotency key and conversion), each announced to its own step."""
     for notice in read_leadgen(body):
         row_id = new_id()
@@ -533,6 +543,7 @@ async def _log_each_leadgen(session: AsyncSession, connection: IntegrationConnec
                 "notice": dataclasses.asdict(notice),
             },
         }
+        await seal_rows(session, scope, [row])
         if row_id in await EventRepository(session).append([row]):
             payload = {"event_id": str(row_id), "connection_id": str(connection.id)}
             enqueue(session, LeadgenReceived(tenant_id=connection.tenant_id, payload=payload))
@@ -547,7 +558,7 @@ async def take_leadgen(session: AsyncSession, scope: Scope, *, event_id: uuid.UU
         return
     spec = provider(connection.provider)
     assert spec is not None
-    notice = event.payload["notice"]
+    notice = (await open_event(session, scope, event)).payload["notice"]
     client = MetaLeadsClient(opened_settings(key_ring(get_settings()), spec, connection))
     try:
         ad_lead = await client.fetch_lead(notice["leadgen_id"])

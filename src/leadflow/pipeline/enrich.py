@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 import ua_parser
 
@@ -31,6 +31,7 @@ CLICK_ID_FIELDS: tuple[str, ...] = (
     "li_fat_id",
     "ctwa_clid",
 )
+_MARKETING = frozenset((*UTM_FIELDS, *CLICK_ID_FIELDS))
 # Segment's context.campaign names (contracts §1.1) → our utm fields.
 SEGMENT_CAMPAIGN_FIELDS: Mapping[str, str] = {
     "source": "utm_source",
@@ -118,7 +119,10 @@ def attribution_from_url(landing_page: str, referrer: str | None) -> Attribution
     values = {name: params[name] for name in (*UTM_FIELDS, *CLICK_ID_FIELDS) if name in params}
     clean_referrer = _clean(referrer, MAX_URL_LENGTH)
     found = Attribution(
-        **values, referrer=clean_referrer, referrer_host=referrer_host(clean_referrer), landing_page=page
+        **values,
+        referrer=clean_referrer,
+        referrer_host=referrer_host(clean_referrer),
+        landing_page=marketing_url(page) if page else None,
     )
     return _with_channel(found)
 
@@ -208,6 +212,15 @@ def _with_channel(attribution: Attribution) -> Attribution:
         click_ids=attribution.click_ids,
     )
     return dataclasses.replace(attribution, channel=str(channel))
+
+
+def marketing_url(url: str) -> str:
+    """The address with only its UTM and click-id parameters, as written, and no fragment: a site that pre-fills
+    its form from the query string puts the visitor's e-mail there, and the lead, its conversions, the audit log
+    and the partners must not keep it (LGPD: the event log keeps the whole address, sealed)."""
+    base, _, rest = url.partition("#")[0].partition("?")
+    kept = [part for part in rest.split("&") if unquote_plus(part.partition("=")[0]).strip().lower() in _MARKETING]
+    return f"{base}?{'&'.join(kept)}" if kept else base
 
 
 def _query_params(url: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leadflow.capture.forms import CONTACT_FIELDS
+from leadflow.capture.sealing import OpenedEvent
 from leadflow.models import Event, EventType
 from leadflow.pipeline.enrich import (
     Attribution,
@@ -49,9 +50,11 @@ class Submission:
         return self.name or self.contact.email or self.contact.phone or "Visitante do site"
 
 
-def read_submission(event: Event) -> Submission:
-    """The conversion an event holds; fields it lacks are None, never an error (the event was accepted)."""
-    payload = event.payload if isinstance(event.payload, dict) else {}
+def read_submission(event: Event, opened: OpenedEvent) -> Submission:
+    """The conversion an event holds (``opened``: its payload through ``capture.sealing.open_event``); fields it
+    lacks are None, never an error (the event was accepted). An anonymised subject's event keeps its touches and
+    loses its contact: a replay re-decides on the attribution and never brings the person back."""
+    payload = opened.payload
     if event.type is EventType.FORM:
         return _from_form(event, payload)
     return _from_track(event, payload)

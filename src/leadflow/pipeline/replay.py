@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.capture.repository import FormRepository
+from leadflow.capture.sealing import OpenedEvent, open_events
 from leadflow.kit.scope import Scope
 from leadflow.lead.repository import LeadRepository
 from leadflow.models import Event, Lead, LeadStatus, Temperature
@@ -54,6 +55,7 @@ async def replay(session: AsyncSession, scope: Scope, *, request: ReplayRequest,
     )
     events = list(await events_repo.all(stmt.limit(request.limit)))
     conversions = await ConversionRepository(session).of_events([event.id for event in events])
+    opened = dict(zip([event.id for event in events], await open_events(session, scope, events), strict=True))
     changes: list[LeadChange] = []
     for event in events:
         conversion = conversions.get(event.id)
@@ -62,7 +64,7 @@ async def replay(session: AsyncSession, scope: Scope, *, request: ReplayRequest,
         lead = await LeadRepository(session).get(conversion.lead_id)
         if lead is None or lead.status is not LeadStatus.OPEN:
             continue
-        change = await _replay_one(session, scope, event, lead, context)
+        change = await _replay_one(session, scope, event, opened[event.id], lead, context)
         if change:
             changes.append(LeadChange(event_id=event.id, lead_id=lead.id, changes=change))
     return ReplayReport(
@@ -75,9 +77,9 @@ async def replay(session: AsyncSession, scope: Scope, *, request: ReplayRequest,
 
 
 async def _replay_one(
-    session: AsyncSession, scope: Scope, event: Event, lead: Lead, context: _Context
+    session: AsyncSession, scope: Scope, event: Event, opened: OpenedEvent, lead: Lead, context: _Context
 ) -> dict[str, Any]:
-    submission = read_submission(event)
+    submission = read_submission(event, opened)
     form = await FormRepository(session).by_key(submission.form_key) if submission.form_key else None
     facts = conversion_facts(submission, form, Listing(form, lead.property_id, lead.development_id))
     outcome = run_rules(context.rule_set, facts, now=event.occurred_at, tz=context.time_zone)

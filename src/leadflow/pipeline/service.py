@@ -21,6 +21,7 @@ from leadflow.activity.schemas import InteractionCreate
 from leadflow.activity.service import log_interaction
 from leadflow.bus.outbox import enqueue
 from leadflow.capture.repository import FormRepository
+from leadflow.capture.sealing import open_event
 from leadflow.kit.scope import Scope
 from leadflow.kit.time import utcnow
 from leadflow.lead.events import lead_facts
@@ -88,7 +89,7 @@ async def process_conversion(
         log.warning("pipeline.conversion_event_missing", event_id=str(event_id))
         return None
     moment = now or utcnow()
-    submission = read_submission(event)
+    submission = read_submission(event, await open_event(session, scope, event))
     form = await FormRepository(session).by_key(submission.form_key) if submission.form_key else None
     person = await identify(session, scope, submission)
     pipeline = await _pipeline_of(session, scope, form)
@@ -147,7 +148,7 @@ async def identify(session: AsyncSession, scope: Scope, submission: Submission) 
 
 async def link_visitor(session: AsyncSession, scope: Scope, *, event: Event) -> Person | None:
     """An identify call with a known e-mail or phone ties the visitor's tracking id to that person."""
-    traits = _traits(event)
+    traits = _traits((await open_event(session, scope, event)).payload)
     if not event.tracking_id or not (traits.get("email") or traits.get("phone")):
         return None
     known = await find_people_by_identity(session, scope, phone=traits.get("phone"), email=traits.get("email"))
@@ -158,10 +159,10 @@ async def link_visitor(session: AsyncSession, scope: Scope, *, event: Event) -> 
     return known[0]
 
 
-def _traits(event: Event) -> dict[str, str]:
-    traits = event.payload.get("traits") if isinstance(event.payload, dict) else None
+def _traits(payload: dict[str, Any]) -> dict[str, str]:
+    traits = payload.get("traits")
     if not isinstance(traits, dict):
-        context = event.payload.get("context") if isinstance(event.payload, dict) else None
+        context = payload.get("context")
         traits = context.get("traits") if isinstance(context, dict) else None
     if not isinstance(traits, dict):
         return {}

@@ -20,10 +20,12 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflow.capture.sealing import open_events
 from leadflow.kit import audit
 from leadflow.kit.orm import Base
 from leadflow.kit.scope import Scope
 from leadflow.kit.time import utcnow
+from leadflow.models import Event
 from leadflow.person.service import get_person
 from leadflow.privacy.repository import (
     ConsentLogRepository,
@@ -63,7 +65,7 @@ async def export_subject(session: AsyncSession, scope: Scope, *, person_id: uuid
         "tasks": [_row(t) for t in await subject.tasks(person.id, lead_ids)],
         "visits": [_row(v) for v in await subject.visits(lead_ids)],
         "attachments": [_row(a) for a in await subject.attachments(person.id, lead_ids)],
-        "events": [_row(e) for e in events],
+        "events": await _opened_events(session, scope, events),
         "privacy_requests": [_row(r) for r in await RequestRepository(session).of_person(person.id)],
         "shared_with": await shared_with(session, scope, person_id=person.id),
     }
@@ -107,6 +109,15 @@ def _cell(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
+
+
+async def _opened_events(session: AsyncSession, scope: Scope, events: list[Event]) -> list[dict[str, Any]]:
+    """The raw events with their payloads opened: the subject gets what they sent, not its sealed form."""
+    opened = await open_events(session, scope, events)
+    return [
+        {**_row(e), **_plain({"payload": o.payload, "ip": o.ip, "user_id": o.user_id})}
+        for e, o in zip(events, opened, strict=True)
+    ]
 
 
 def vars_of(obj: Any) -> dict[str, Any]:

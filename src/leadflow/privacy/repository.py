@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Insert, Select, Table, or_, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
 
 from leadflow.kit.repository import Repository
 from leadflow.models import (
     Anonymisation,
     Attachment,
+    ChannelContact,
     Consent,
     DataKey,
     Event,
@@ -91,6 +94,28 @@ class DataKeyRepository(Repository[DataKey]):
         stmt = self.select().where(DataKey.subject_kind == subject_kind, DataKey.subject_ref == subject_ref)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def for_subjects(self, subjects: Sequence[tuple[str, str]]) -> list[DataKey]:
+        """The keys of many subjects in one query per chunk (a group of events, a page of the log)."""
+        found: list[DataKey] = []
+        for start in range(0, len(subjects), SUBJECT_CHUNK):
+            chunk = list(subjects[start : start + SUBJECT_CHUNK])
+            stmt = self.select().where(tuple_(DataKey.subject_kind, DataKey.subject_ref).in_(chunk))
+            found.extend(await self.all(stmt))
+        return found
+
+    async def insert_missing(self, rows: list[dict[str, Any]]) -> None:
+        """Insert key rows (each with its tenant_id); a subject's key created meanwhile by a concurrent writer wins
+        and this one is dropped, so every writer then reads the same key."""
+        connection = await self.session.connection()
+        for start in range(0, len(rows), SUBJECT_CHUNK):
+            await connection.execute(_insert_keys(connection.dialect.name), rows[start : start + SUBJECT_CHUNK])
+
+    async def by_refs(self, subject_kind: str, refs: Sequence[str]) -> list[DataKey]:
+        if not refs:
+            return []
+        stmt = self.select().where(DataKey.subject_kind == subject_kind, DataKey.subject_ref.in_(list(refs)))
+        return list(await self.all(stmt))
+
 
 class AnonymisationRepository(Repository[Anonymisation]):
     model = Anonymisation
@@ -104,14 +129,16 @@ class SubjectDataRepository:
     """Every row that holds or points at one person: what a subject export shows and anonymisation rewrites.
 
     Deleted rows are included (``include_deleted``): the subject has a right to them too, and they must not
-    keep personal data after anonymisation.
+    keep personal data after anonymisation. Lead visibility is not applied (``skip_visibility``): a manager who
+    may export or anonymise the person acts on all of the person's leads, not only their teams' — otherwise a
+    lead routed to another team would keep the person's data (the tenant wall still holds).
     """
 
     def __init__(self, session: Any) -> None:
         self.session = session
 
     async def _rows(self, stmt: Select[Any]) -> list[Any]:
-        result = await self.session.execute(stmt.execution_options(include_deleted=True))
+        result = await self.session.execute(stmt.execution_options(include_deleted=True, skip_visibility=True))
         return list(result.scalars().all())
 
     async def person(self, person_id: uuid.UUID) -> Person | None:
@@ -121,6 +148,9 @@ class SubjectDataRepository:
     async def identities(self, person_id: uuid.UUID) -> list[PersonIdentity]:
         stmt = select(PersonIdentity).where(PersonIdentity.person_id == person_id).order_by(PersonIdentity.created_at)
         return await self._rows(stmt)
+
+    async def channel_contacts(self, person_id: uuid.UUID) -> list[ChannelContact]:
+        return await self._rows(select(ChannelContact).where(ChannelContact.person_id == person_id))
 
     async def leads(self, person_id: uuid.UUID) -> list[Lead]:
         return await self._rows(select(Lead).where(Lead.person_id == person_id).order_by(Lead.created_at))
@@ -161,6 +191,16 @@ class SubjectDataRepository:
         if not conditions:
             return []
         return await self._rows(select(Event).where(or_(*conditions)).order_by(Event.received_at, Event.id))
+
+
+SUBJECT_CHUNK = 500  # (kind, ref) pairs per query: two bound parameters each
+
+
+@functools.cache
+def _insert_keys(dialect: str) -> Insert:
+    table = cast(Table, DataKey.__table__)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=["tenant_id", "subject_kind", "subject_ref"])
 
 
 def tracking_ids_of(identities: Sequence[PersonIdentity]) -> list[str]:

@@ -2,8 +2,11 @@
 key can be read while the key lives; anonymisation destroys the key, and every copy of the value, however
 immutable the row that holds it, becomes unreadable.
 
-The event log is not wired to this yet (docs/trust/lgpd.md, "Sealing"): ``seal_for`` is what the capture writer
-will call per event and ``open_sealed`` what every reader of a payload will call.
+The event log uses it through :class:`SealingKeys` (docs/trust/lgpd.md, "Sealing"): the capture writer loads the
+keys of every subject of a group of events at once (``SealingKeys.for_writing``, one query, one insert for new
+subjects) and seals each event's personal part with ``seal_envelope``; every reader of a payload opens it with
+``open_envelope`` through ``leadflow.capture.sealing.open_events`` — a destroyed key gives ``None``, never an
+error.
 """
 
 from __future__ import annotations
@@ -11,20 +14,32 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
+import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflow.kit.ids import new_id
 from leadflow.kit.scope import Scope
-from leadflow.kit.sealing import SealBroken, new_data_key, open_with, seal_with
+from leadflow.kit.sealing import KeyRing, SealBroken, new_data_key, open_with, seal_with
+from leadflow.kit.time import utcnow
 from leadflow.models import DataKey
 from leadflow.privacy import keys
 from leadflow.privacy.repository import DataKeyRepository
 
+log = structlog.get_logger("leadflow.privacy")
+
 PERSON = "person"
-VISITOR = "visitor"
+VISITOR = "visitor"  # a browser or app: the tracking (anonymous) id
+USER = "user"  # a site's own user id, by its HMAC (the id may be an e-mail)
+EVENT = "event"  # one event with no visitor: a form without tracking id, a vendor's delivery
+REJECTED = "rejected"  # refused input nobody can be named in: one key per tenant and day
 ENVELOPE_VERSION = 1
+
+Subject = tuple[str, str]
 
 
 def _key_context(scope: Scope, subject_kind: str, subject_ref: str) -> bytes:
@@ -80,3 +95,118 @@ async def open_sealed(session: AsyncSession, scope: Scope, *, envelope: dict[str
         return None
     key = keys.key_ring().unwrap(row.wrapped, context=_key_context(scope, subject_kind, subject_ref))
     return json.loads(open_with(key, base64.b64decode(envelope["sealed"]), context=context))
+
+
+class SealingKeys:
+    """The live data keys of a batch of subjects, loaded in one query (no per-event round trip)."""
+
+    def __init__(self, scope: Scope, keys: dict[Subject, bytes]) -> None:
+        self.scope = scope
+        self._keys = keys
+
+    def get(self, subject: Subject) -> bytes | None:
+        return self._keys.get(subject)
+
+    @classmethod
+    async def for_reading(cls, session: AsyncSession, scope: Scope, subjects: Iterable[Subject]) -> SealingKeys:
+        """The keys that still exist; a destroyed (or another tenant's) subject is simply absent."""
+        wanted = sorted(set(subjects))
+        if not wanted:
+            return cls(scope, {})
+        rows = await DataKeyRepository(session).for_subjects(wanted)
+        return cls(scope, {(r.subject_kind, r.subject_ref): _unwrap(scope, r) for r in rows if r.wrapped is not None})
+
+    @classmethod
+    async def for_writing(cls, session: AsyncSession, scope: Scope, subjects: Iterable[Subject]) -> SealingKeys:
+        """Every subject's key, created when missing. A destroyed key (the visitor's person was anonymised and the
+        same browser came back) is replaced by a new one: what the old key sealed stays unreadable, what comes now
+        is sealed afresh and belongs to whoever is identified next."""
+        wanted = sorted(set(subjects))
+        if not wanted:
+            return cls(scope, {})
+        repo = DataKeyRepository(session)
+        rows = {(r.subject_kind, r.subject_ref): r for r in await repo.for_subjects(wanted)}
+        missing = [subject for subject in wanted if subject not in rows]
+        if missing:
+            await repo.insert_missing([_new_key_row(scope, kind, ref) for kind, ref in missing])
+            rows.update({(r.subject_kind, r.subject_ref): r for r in await repo.for_subjects(missing)})
+        for row in rows.values():
+            if row.wrapped is None:
+                _renew(scope, row)
+        return cls(scope, {subject: _unwrap(scope, row) for subject, row in rows.items()})
+
+
+def seal_envelope(keys: SealingKeys, subject: Subject, value: Any, *, context: bytes) -> dict[str, Any]:
+    """``value`` (JSON) sealed under the subject's key (loaded by ``SealingKeys.for_writing``)."""
+    key = keys.get(subject)
+    if key is None:
+        raise SealBroken(f"no live key for the {subject[0]}")
+    plaintext = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    sealed = base64.b64encode(seal_with(key, plaintext, context=context)).decode()
+    return {"v": ENVELOPE_VERSION, "subject": list(subject), "sealed": sealed}
+
+
+def envelope_subject(envelope: object) -> Subject | None:
+    """The subject an envelope was sealed for, or None when the value is not an envelope."""
+    if not isinstance(envelope, dict):
+        return None
+    subject = envelope.get("subject")
+    if isinstance(subject, list) and len(subject) == 2 and all(isinstance(part, str) for part in subject):
+        return subject[0], subject[1]
+    return None
+
+
+def open_envelope(keys: SealingKeys, envelope: dict[str, Any], *, context: bytes) -> Any:
+    """The sealed value, or None when its key is gone (anonymised) or the envelope does not open here: a reader
+    shows a placeholder instead, never an error."""
+    subject = envelope_subject(envelope)
+    key = keys.get(subject) if subject is not None else None
+    if key is None:
+        return None
+    try:
+        return json.loads(open_with(key, base64.b64decode(envelope["sealed"]), context=context))
+    except (SealBroken, ValueError, KeyError, TypeError):
+        # A key renewed after anonymisation, or a tampered row: unreadable, and said so in the log (no value).
+        log.warning("privacy.sealed_value_unreadable", subject_kind=subject[0] if subject else None)
+        return None
+
+
+def _new_key_row(scope: Scope, kind: str, ref: str) -> dict[str, Any]:
+    now = utcnow()
+    wrapped = keys.key_ring().wrap(new_data_key(), context=_key_context(scope, kind, ref))
+    return {
+        "id": new_id(),
+        "tenant_id": scope.tenant_id,  # a core insert: the tenant comes from the scope
+        "created_at": now,
+        "updated_at": now,
+        "subject_kind": kind,
+        "subject_ref": ref,
+        "person_id": None,
+        "wrapped": wrapped,
+        "destroyed_at": None,
+    }
+
+
+def _renew(scope: Scope, row: DataKey) -> None:
+    row.wrapped = keys.key_ring().wrap(new_data_key(), context=_key_context(scope, row.subject_kind, row.subject_ref))
+    row.destroyed_at, row.person_id = None, None
+
+
+def _unwrap(scope: Scope, row: DataKey) -> bytes:
+    assert row.wrapped is not None
+    return _unwrapped(keys.key_ring(), row.wrapped, _key_context(scope, row.subject_kind, row.subject_ref))
+
+
+@lru_cache(maxsize=16384)
+def _unwrapped(ring: KeyRing, wrapped: bytes, context: bytes) -> bytes:
+    """Unwrapping is a pure function of the stored bytes: cached per process, it costs one dict lookup per subject
+    and batch. The database stays the authority: a destroyed key is no longer read, so it is never unwrapped."""
+    return ring.unwrap(wrapped, context=context)
+
+
+async def link_to_person(session: AsyncSession, scope: Scope, *, subject: Subject, person_id: uuid.UUID) -> None:
+    """Tie a key that sealed one person's data (a vendor delivery, a form without visitor id) to that person, so
+    anonymising them destroys it. A key already tied to someone keeps its first person (see lgpd.md)."""
+    row = await DataKeyRepository(session).for_subject(*subject)
+    if row is not None and row.person_id is None and row.wrapped is not None:
+        row.person_id = person_id

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.bus.outbox import enqueue
+from leadflow.capture.sealing import subjects_of_events
 from leadflow.kit import audit
 from leadflow.kit.br import InvalidValue
 from leadflow.kit.errors import Conflict, NotFound
@@ -43,7 +44,7 @@ from leadflow.models import (
 )
 from leadflow.person.identities import IdentityValue, email_identity, phone_identity, whatsapp_identity
 from leadflow.person.service import PersonNotFound, find_people_by_identity, get_person
-from leadflow.privacy import keys
+from leadflow.privacy import keys, sealing
 from leadflow.privacy.events import ConsentWithdrawn, PersonAnonymised
 from leadflow.privacy.repository import (
     AnonymisationRepository,
@@ -526,11 +527,13 @@ async def _scrub(session: AsyncSession, subject: SubjectDataRepository, person: 
     identities = await subject.identities(person.id)
     summary = {
         "suppressed_contacts": await _suppress(session, identities, reason="anonymised"),
-        "data_keys_destroyed": await _destroy_keys(session, person.id, tracking_ids_of(identities)),
+        "data_keys_destroyed": await _destroy_keys(session, subject, person.id, identities),
         "identities": len(identities),
     }
     for identity in identities:
         await session.delete(identity)
+    for contact in await subject.channel_contacts(person.id):  # the WhatsApp/Instagram address of a chat
+        await session.delete(contact)
     person.name, person.cpf_cnpj, person.birth_date = ANONYMISED_NAME, None, None
     person.notes, person.custom_fields = None, {}
     leads = await subject.leads(person.id)
@@ -570,9 +573,23 @@ async def _scrub_activities(
     }
 
 
-async def _destroy_keys(session: AsyncSession, person_id: uuid.UUID, tracking_ids: list[str]) -> int:
+async def _destroy_keys(
+    session: AsyncSession, subject: SubjectDataRepository, person_id: uuid.UUID, identities: Sequence[PersonIdentity]
+) -> int:
+    """Every key that sealed the person's data in the event log: their own, those tied to them (deliveries and
+    forms read for them), their visitors' (tracking ids), their user ids' (a site's user id may be their e-mail or
+    phone) and those of the events that converted their leads."""
+    repo = DataKeyRepository(session)
+    found = await repo.of_person(person_id, tracking_ids_of(identities))
+    user_refs = {d for i in identities for value in {i.value, i.match_key} for d in keys.contact_digests("user", value)}
+    found += await repo.by_refs(sealing.USER, sorted(user_refs))
+    conversions = await subject.conversions([lead.id for lead in await subject.leads(person_id)])
+    events = await subject.events([], [c.event_id for c in conversions if c.event_id is not None])
+    for kind, ref in set(subjects_of_events(events)):
+        if (key := await repo.for_subject(kind, ref)) is not None:
+            found.append(key)
     destroyed = 0
-    for key in await DataKeyRepository(session).of_person(person_id, tracking_ids):
+    for key in {k.id: k for k in found}.values():
         if key.wrapped is not None:
             key.wrapped, key.destroyed_at = None, utcnow()
             destroyed += 1
