@@ -78,7 +78,7 @@ REPLAY_LIMIT = 10_000  # ReplayRequest's maximum
 STAGES = [
     ("enrich", "leadflow.pipeline.service", "read_submission"),
     ("identify", "leadflow.pipeline.service", "identify"),
-    ("rules", "leadflow.pipeline.service", "active_rule_set"),
+    ("rules", "leadflow.pipeline.service", "rule_set_of"),
     ("rules", "leadflow.pipeline.service", "run_rules"),
     ("lead", "leadflow.pipeline.service", "create_lead"),
     ("roleta+assignment", "leadflow.pipeline.service", "route_new_lead"),

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, select
 
 from leadflow.kit.repository import Repository
 from leadflow.models import (
@@ -91,6 +91,21 @@ class RosterRepository:
         """The team, locked until the transaction ends on PostgreSQL, so two leads never read the same cycle."""
         stmt = select(Team).where(Team.id == team_id).with_for_update()
         return (await self.session.scalars(stmt)).first()
+
+    async def lock_team_with_members(self, team_id: uuid.UUID) -> tuple[Team | None, list[tuple[TeamMember, User]]]:
+        """:meth:`lock_team` and :meth:`members` in one round trip (the roleta's hot path): the team row is the one
+        locked; its active members by name."""
+        stmt = (
+            select(Team, TeamMember, User)
+            .outerjoin(TeamMember, TeamMember.team_id == Team.id)
+            .outerjoin(User, and_(User.id == TeamMember.user_id, User.is_active.is_(True)))
+            .where(Team.id == team_id)
+            .order_by(User.name)
+            .with_for_update(of=Team)
+        )
+        rows = (await self.session.execute(stmt)).all()
+        team = rows[0][0] if rows else None
+        return team, [(member, user) for _, member, user in rows if member is not None and user is not None]
 
     async def memberships(self, user_id: uuid.UUID) -> list[TeamMember]:
         return list((await self.session.scalars(select(TeamMember).where(TeamMember.user_id == user_id))).all())
