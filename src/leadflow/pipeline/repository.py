@@ -163,6 +163,17 @@ class LoggedEventRepository(Repository[Event]):
 
     model = Event
 
+    async def with_conversion(self, event_id: uuid.UUID) -> tuple[Event | None, LeadConversion | None]:
+        """The logged event and the conversion already made of it, if any, in one round trip."""
+        stmt = (
+            select(Event, LeadConversion)
+            .outerjoin(LeadConversion, LeadConversion.event_id == Event.id)
+            .where(Event.id == event_id)
+            .limit(1)
+        )
+        row = (await self.session.execute(stmt)).first()
+        return (row[0], row[1]) if row is not None else (None, None)
+
     def conversions(
         self, *, received_from: datetime | None, received_to: datetime | None, source: str | None
     ) -> Select[Any]:

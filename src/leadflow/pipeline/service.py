@@ -95,11 +95,12 @@ async def process_conversion(
     session: AsyncSession, scope: Scope, *, event_id: uuid.UUID, now: datetime | None = None
 ) -> LeadConversion | None:
     """Turn one logged conversion into a lead; a second delivery of the same event changes nothing."""
-    conversions = ConversionRepository(session)
-    if (done := await conversions.of_event(event_id)) is not None:
+    event, done = await LoggedEventRepository(session).with_conversion(event_id)
+    if done is not None:
         return done
-    event = await LoggedEventRepository(session).get(event_id)
-    if event is None:
+    if event is None:  # purged from the log: a conversion made of it before still counts as done
+        if (done := await ConversionRepository(session).of_event(event_id)) is not None:
+            return done
         log.warning("pipeline.conversion_event_missing", event_id=str(event_id))
         return None
     moment = now or utcnow()
