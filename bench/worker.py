@@ -73,12 +73,17 @@ TENANT = "demo"
 FORM = "contato"
 USER_AGENT = "Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 Chrome/124.0 Mobile Safari/537.36"
 REPLAY_LIMIT = 10_000  # ReplayRequest's maximum
+# Measured on main before the conversion's hot path was cut (docs/pipeline/conversions.md), for comparison.
+BEFORE = {
+    "SQLite file (embedded default)": "48 statements and 94-99 ms of CPU per conversion (load average ~12)",
+    "PostgreSQL": "49 statements and 126 ms of CPU per conversion (load average ~12)",
+}
 
 # (stage, module, function): the functions the conversion handler calls through module globals, timed by wrapping.
 STAGES = [
     ("enrich", "leadflow.pipeline.service", "read_submission"),
     ("identify", "leadflow.pipeline.service", "identify"),
-    ("rules", "leadflow.pipeline.service", "active_rule_set"),
+    ("rules", "leadflow.pipeline.service", "rule_set_of"),
     ("rules", "leadflow.pipeline.service", "run_rules"),
     ("lead", "leadflow.pipeline.service", "create_lead"),
     ("roleta+assignment", "leadflow.pipeline.service", "route_new_lead"),
@@ -394,6 +399,7 @@ async def measure(label: str, url: str) -> None:
             f"      worker process CPU {per_event * 1000:.1f} ms per conversion: at most {1 / per_event:,.0f}"
             " conversions/s on one free core (the database server's own CPU not counted)"
         )
+        print(f"      before the hot path was cut (issue 4, same machine): {BEFORE[label]}")
         _print_stages(clock, seconds, converted)
         considered, changed, replay_seconds = await replay_dry_run(db, since, converted)
         print(

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflow.bus.outbox import enqueue
 from leadflow.customfield.service import validate_custom_fields
 from leadflow.kit.errors import Forbidden, NotFound, ValidationFailed
+from leadflow.kit.ids import new_id
 from leadflow.kit.scope import Scope
 from leadflow.kit.time import utcnow
 from leadflow.lead.events import LeadAssigned, LeadCreated, LeadStageChanged, lead_facts
@@ -216,8 +217,13 @@ async def _working_user(session: AsyncSession, owner_id: uuid.UUID, *, field: st
     return user
 
 
-async def _stage_for_new_lead(session: AsyncSession, scope: Scope, data: LeadCreate) -> tuple[Funnel, Stage]:
-    funnel = await load_funnel(session, await _pipeline_for_new_lead(session, scope, data))
+async def _stage_for_new_lead(
+    session: AsyncSession, scope: Scope, data: LeadCreate, *, known: Funnel | None
+) -> tuple[Funnel, Stage]:
+    if known is not None and data.pipeline_id == known.pipeline.id:
+        funnel = known
+    else:
+        funnel = await load_funnel(session, await _pipeline_for_new_lead(session, scope, data))
     if data.stage_id is not None:
         return funnel, await _target_stage(session, data.stage_id, funnel)
     stage = first_open_stage(funnel.stages.values())
@@ -250,15 +256,28 @@ async def _target_stage(session: AsyncSession, stage_id: uuid.UUID, funnel: Funn
 # Creating
 
 
-async def create_lead(session: AsyncSession, scope: Scope, *, data: LeadCreate) -> Lead:
+async def create_lead(
+    session: AsyncSession,
+    scope: Scope,
+    *,
+    data: LeadCreate,
+    funnel: Funnel | None = None,
+    person: Person | None = None,
+    flush: bool = True,
+) -> Lead:
     """Create a lead of an existing person or of one created with it, in a stage it is allowed to enter.
 
     Defaults: the default pipeline, its first open stage, and for a broker the broker as owner. Raises
     ReferencedRowNotFound (404 naming the field) for an id the tenant does not have, Forbidden when a broker
     assigns someone else, and a 422 naming the rule when the stage requires fields the lead lacks.
+
+    A caller that has just loaded, in this transaction, the funnel of ``data.pipeline_id`` or the person of
+    ``data.person_id`` passes them, so they are not read again (the conversion handler's hot path). With
+    ``flush=False`` nothing is written yet: the caller's unit of work writes the lead with the rest (its owner and
+    events included) in one flush.
     """
     owner_id = _owner_of_new_lead(scope, data)
-    funnel, stage = await _stage_for_new_lead(session, scope, data)
+    funnel, stage = await _stage_for_new_lead(session, scope, data, known=funnel)
     values = _lead_values(data)
     await _check_references(session, {**values, "team_id": data.team_id})
     if owner_id is not None:
@@ -266,17 +285,29 @@ async def create_lead(session: AsyncSession, scope: Scope, *, data: LeadCreate) 
     values["custom_fields"] = await validate_custom_fields(
         session, scope, entity=CUSTOM_FIELD_ENTITY, values=values.get("custom_fields") or {}
     )
-    lead = Lead(**values, owner_id=owner_id, team_id=data.team_id, pipeline_id=funnel.pipeline.id, stage_id=stage.id)
+    # The id and tenant up front (as the flush would set them): the history row and events need them unflushed.
+    lead = Lead(
+        **values,
+        id=new_id(),
+        tenant_id=scope.tenant_id,
+        owner_id=owner_id,
+        team_id=data.team_id,
+        pipeline_id=funnel.pipeline.id,
+        stage_id=stage.id,
+    )
     await _enter_first_stage(session, lead, stage, data)
-    lead.person_id = await _person_of(session, scope, data)
+    known_person = person is not None and person.id == data.person_id
+    lead.person_id = person.id if person is not None and known_person else await _person_of(session, scope, data)
     LeadRepository(session).add(lead)
-    await session.flush()
+    if flush:
+        await session.flush()
     _record_entry(session, scope, lead, from_stage_id=None, spent=None)
     if owner_id is not None or data.team_id is not None:
         _record_assignment(session, scope, lead, from_user_id=None, reason="manual", explanation={})
     if data.interest is not None:
         InterestRepository(session).add(LeadInterest(lead_id=lead.id, **_interest_values(data.interest)))
-    await session.flush()
+    if flush:
+        await session.flush()
     enqueue(session, LeadCreated(tenant_id=lead.tenant_id, payload=lead_facts(lead)))
     return lead
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -318,19 +318,42 @@ async def _replace_set(
 async def attach_identity(session: AsyncSession, scope: Scope, *, person: Person, identity: IdentityValue) -> bool:
     """Give the person one more way to be recognised (a new e-mail from a form, a visitor's tracking id); nothing
     when they already have it. True when added."""
-    held = await IdentityRepository(session).of_person(person.id)
-    if any((row.kind, row.match_key) == (identity.kind, identity.match_key) for row in held):
-        return False
-    session.add(
-        PersonIdentity(
-            person_id=person.id,
-            kind=identity.kind,
-            value=identity.value,
-            match_key=identity.match_key,
-            is_primary=not any(row.kind == identity.kind for row in held),
+    return bool(await attach_identities(session, scope, person=person, identities=[identity]))
+
+
+async def attach_identities(
+    session: AsyncSession,
+    scope: Scope,
+    *,
+    person: Person,
+    identities: Sequence[IdentityValue],
+    held: Sequence[IdentityValue] | None = None,
+) -> int:
+    """:func:`attach_identity` for several at once, reading the person's identities once; how many were added.
+    ``held``: all the identities the person has, when the caller knows them (it created the person with them in
+    this transaction), so they are not read back."""
+    if not identities:
+        return 0
+    if held is None:
+        keys = {(row.kind, row.match_key) for row in await IdentityRepository(session).of_person(person.id)}
+    else:
+        keys = {(identity.kind, identity.match_key) for identity in held}
+    added = 0
+    for identity in identities:
+        if (identity.kind, identity.match_key) in keys:
+            continue
+        session.add(
+            PersonIdentity(
+                person_id=person.id,
+                kind=identity.kind,
+                value=identity.value,
+                match_key=identity.match_key,
+                is_primary=not any(kind == identity.kind for kind, _ in keys),
+            )
         )
-    )
-    return True
+        keys.add((identity.kind, identity.match_key))
+        added += 1
+    return added
 
 
 async def delete_person(session: AsyncSession, scope: Scope, *, person_id: uuid.UUID) -> None:

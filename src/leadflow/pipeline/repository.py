@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, select
 
 from leadflow.kit.repository import Repository
 from leadflow.models import (
@@ -92,6 +92,21 @@ class RosterRepository:
         stmt = select(Team).where(Team.id == team_id).with_for_update()
         return (await self.session.scalars(stmt)).first()
 
+    async def lock_team_with_members(self, team_id: uuid.UUID) -> tuple[Team | None, list[tuple[TeamMember, User]]]:
+        """:meth:`lock_team` and :meth:`members` in one round trip (the roleta's hot path): the team row is the one
+        locked; its active members by name."""
+        stmt = (
+            select(Team, TeamMember, User)
+            .outerjoin(TeamMember, TeamMember.team_id == Team.id)
+            .outerjoin(User, and_(User.id == TeamMember.user_id, User.is_active.is_(True)))
+            .where(Team.id == team_id)
+            .order_by(User.name)
+            .with_for_update(of=Team)
+        )
+        rows = (await self.session.execute(stmt)).all()
+        team = rows[0][0] if rows else None
+        return team, [(member, user) for _, member, user in rows if member is not None and user is not None]
+
     async def memberships(self, user_id: uuid.UUID) -> list[TeamMember]:
         return list((await self.session.scalars(select(TeamMember).where(TeamMember.user_id == user_id))).all())
 
@@ -147,6 +162,17 @@ class LoggedEventRepository(Repository[Event]):
     """Rows of the event log, as the pipeline reads them."""
 
     model = Event
+
+    async def with_conversion(self, event_id: uuid.UUID) -> tuple[Event | None, LeadConversion | None]:
+        """The logged event and the conversion already made of it, if any, in one round trip."""
+        stmt = (
+            select(Event, LeadConversion)
+            .outerjoin(LeadConversion, LeadConversion.event_id == Event.id)
+            .where(Event.id == event_id)
+            .limit(1)
+        )
+        row = (await self.session.execute(stmt)).first()
+        return (row[0], row[1]) if row is not None else (None, None)
 
     def conversions(
         self, *, received_from: datetime | None, received_to: datetime | None, source: str | None

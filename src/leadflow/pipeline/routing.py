@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflow.kit.ids import new_id
 from leadflow.kit.scope import Scope
 from leadflow.kit.time import utcnow
 from leadflow.lead.service import hand_over
@@ -45,10 +46,9 @@ async def load_roster(
 ) -> Roster | None:
     """The team (locked for this transaction), its members as candidates and the assignments of today's cycle."""
     roster = RosterRepository(session)
-    team = await roster.lock_team(team_id)
+    team, members = await roster.lock_team_with_members(team_id)
     if team is None:
         return None
-    members = await roster.members(team_id)
     people: list[tuple[TeamMember | None, User]] = [(member, user) for member, user in members]
     if listing_broker_id is not None and all(user.id != listing_broker_id for _, user in people):
         captador = await roster.user(listing_broker_id)
@@ -132,6 +132,7 @@ def record_decision(
     why: str | None = None,
 ) -> RoutingDecisionRecord:
     record = RoutingDecisionRecord(
+        id=new_id(),  # named by the assignment's explanation: known without a flush
         lead_id=lead.id,
         event_id=event_id,
         kind=kind,
@@ -152,7 +153,6 @@ async def hand_over_as_decided(
     session: AsyncSession, scope: Scope, lead: Lead, record: RoutingDecisionRecord, *, reason: str
 ) -> None:
     """Give the lead to whom the stored decision names, the decision's id and reasons in the assignment."""
-    await session.flush()  # the record's id goes into the assignment's explanation
     explanation = {"routing_decision_id": str(record.id), "why": record.why, "kind": record.kind.value}
     hand_over(
         session,

@@ -25,9 +25,8 @@ from leadflow.capture.sealing import open_event
 from leadflow.kit.scope import Scope
 from leadflow.kit.time import utcnow
 from leadflow.lead.events import lead_facts
-from leadflow.lead.funnel import default_pipeline, load_funnel
 from leadflow.lead.repository import PipelineRepository
-from leadflow.lead.rules import first_open_stage
+from leadflow.lead.rules import Funnel, first_open_stage
 from leadflow.lead.schemas import LeadCreate, Touch
 from leadflow.lead.service import create_lead, get_lead
 from leadflow.models import (
@@ -48,7 +47,13 @@ from leadflow.models import (
 from leadflow.models.pipeline import ConversionKind, DecisionKind
 from leadflow.person.identities import IdentityValue, email_identity, phone_identity
 from leadflow.person.schemas import PersonCreate
-from leadflow.person.service import attach_identity, create_person, find_people_by_identity, find_visitor
+from leadflow.person.service import (
+    attach_identities,
+    attach_identity,
+    create_person,
+    find_people_by_identity,
+    find_visitor,
+)
 from leadflow.pipeline.enrich import touch_values
 from leadflow.pipeline.events import LeadReconverted, LeadSlaDue, RoutingNotice
 from leadflow.pipeline.intake import Submission, read_submission
@@ -58,45 +63,58 @@ from leadflow.pipeline.repository import (
     LoggedEventRepository,
     OpenLeadRepository,
 )
-from leadflow.pipeline.routing import decide, hand_over_as_decided, load_roster, record_decision, routing_request
+from leadflow.pipeline.routing import (
+    Roster,
+    decide,
+    hand_over_as_decided,
+    load_roster,
+    record_decision,
+    routing_request,
+)
 from leadflow.pipeline.rules import RuleSet, RulesOutcome, run_rules
-from leadflow.pipeline.rulesets import active_rule_set
+from leadflow.pipeline.setup import DEFAULT_TIME_ZONE, TenantSetup, default_funnel, funnel_of, rule_set_of, tenant_setup
 from leadflow.privacy.service import flag_if_suppressed
 from leadflow.property.service import find_property_by_reference, listing_broker_of
 
 log = structlog.get_logger("leadflow.pipeline")
-DEFAULT_TIME_ZONE = "America/Sao_Paulo"
 
 
 @dataclass(frozen=True, slots=True)
 class Placement:
     """Where the rules put a new lead."""
 
-    pipeline: Pipeline
+    funnel: Funnel
     stage: Stage
     temperature: Temperature | None
+
+    @property
+    def pipeline(self) -> Pipeline:
+        return self.funnel.pipeline
 
 
 async def process_conversion(
     session: AsyncSession, scope: Scope, *, event_id: uuid.UUID, now: datetime | None = None
 ) -> LeadConversion | None:
     """Turn one logged conversion into a lead; a second delivery of the same event changes nothing."""
-    conversions = ConversionRepository(session)
-    if (done := await conversions.of_event(event_id)) is not None:
+    event, done = await LoggedEventRepository(session).with_conversion(event_id)
+    if done is not None:
         return done
-    event = await LoggedEventRepository(session).get(event_id)
-    if event is None:
+    if event is None:  # purged from the log: a conversion made of it before still counts as done
+        if (done := await ConversionRepository(session).of_event(event_id)) is not None:
+            return done
         log.warning("pipeline.conversion_event_missing", event_id=str(event_id))
         return None
     moment = now or utcnow()
     submission = read_submission(event, await open_event(session, scope, event))
     form = await FormRepository(session).by_key(submission.form_key) if submission.form_key else None
-    person = await identify(session, scope, submission)
-    pipeline = await _pipeline_of(session, scope, form)
-    open_lead = await OpenLeadRepository(session).latest(person.id, pipeline.id)
+    person, is_new = await _identify(session, scope, submission)
+    setup = await tenant_setup(session, scope)
+    funnel = await _funnel_of(session, scope, setup, form)
+    # A person created a moment ago by this conversion has no lead yet: no need to look for an open one.
+    open_lead = None if is_new else await OpenLeadRepository(session).latest(person.id, funnel.pipeline.id)
     if open_lead is not None:
         return await _reconvert(session, scope, open_lead, event, submission, form, now=moment)
-    return await _convert(session, scope, person, event, submission, form, pipeline, now=moment)
+    return await _convert(session, scope, person, event, submission, form, (setup, funnel), now=moment)
 
 
 async def convert_contact(
@@ -114,11 +132,12 @@ async def convert_contact(
     pipeline, property and source) and need not be stored. Idempotent per event, like :func:`process_conversion`."""
     if (done := await ConversionRepository(session).of_event(event.id)) is not None:
         return done
-    pipeline = await _pipeline_of(session, scope, origin)
-    open_lead = await OpenLeadRepository(session).latest(person.id, pipeline.id)
+    setup = await tenant_setup(session, scope)
+    funnel = await _funnel_of(session, scope, setup, origin)
+    open_lead = await OpenLeadRepository(session).latest(person.id, funnel.pipeline.id)
     if open_lead is not None:
         return await _reconvert(session, scope, open_lead, event, submission, origin, now=now)
-    return await _convert(session, scope, person, event, submission, origin, pipeline, now=now)
+    return await _convert(session, scope, person, event, submission, origin, (setup, funnel), now=now)
 
 
 # Identify
@@ -128,6 +147,11 @@ async def identify(session: AsyncSession, scope: Scope, submission: Submission) 
     """The person behind a conversion: by phone or e-mail (ninth digit either way), else by the visitor's tracking
     id, else a new person. The visitor's tracking id and any new contact join the person, so their anonymous
     history and later visits show on the same timeline."""
+    return (await _identify(session, scope, submission))[0]
+
+
+async def _identify(session: AsyncSession, scope: Scope, submission: Submission) -> tuple[Person, bool]:
+    """:func:`identify`, and whether the person is new (created by this conversion)."""
     contact = submission.contact
     known = await find_people_by_identity(session, scope, phone=contact.phone, email=contact.email)
     person = known[0] if known else None
@@ -141,9 +165,12 @@ async def identify(session: AsyncSession, scope: Scope, submission: Submission) 
         )
         person = await create_person(session, scope, data=data)
         await flag_if_suppressed(session, scope, person=person, identities=_identities_of(submission))
-    for identity in _identities_of(submission):
-        await attach_identity(session, scope, person=person, identity=identity)
-    return person
+        # create_person stored the contact's e-mail and phone; only the visitor's tracking id is left to attach.
+        held = [identity for identity in _identities_of(submission) if identity.kind != IdentityKind.TRACKING_ID]
+        await attach_identities(session, scope, person=person, identities=_identities_of(submission), held=held)
+        return person, True
+    await attach_identities(session, scope, person=person, identities=_identities_of(submission))
+    return person, False
 
 
 async def link_visitor(session: AsyncSession, scope: Scope, *, event: Event) -> Person | None:
@@ -190,27 +217,65 @@ async def _convert(
     event: Event,
     submission: Submission,
     form: LeadForm | None,
-    pipeline: Pipeline,
+    setup_and_funnel: tuple[TenantSetup, Funnel],
     *,
     now: datetime,
 ) -> LeadConversion:
-    time_zone = await tenant_time_zone(session, scope)
-    rule_set = await active_rule_set(session)
+    setup, funnel = setup_and_funnel
+    time_zone = setup.time_zone
+    rule_set = await rule_set_of(session, setup)
     listing = await listing_of(session, scope, submission, form)
     facts = conversion_facts(submission, form, listing)
     outcome = run_rules(rule_set, facts, now=now, tz=time_zone)
-    placement = await _placement(session, scope, pipeline, outcome)
-    lead = await create_lead(session, scope, data=_new_lead(person, submission, placement, outcome, listing))
-    conversion = _record_conversion(session, lead, event, submission, form, ConversionKind.CREATED)
-    if submission.message:
-        await _log_message(session, scope, lead, submission, form)
+    placement = await _placement(session, setup, funnel, outcome)
     team_id = form.team_id if form else None
+    # Everything read before anything is written: the lead, its conversion, the roleta's decision, the assignment
+    # and their events then go to the database together, in one flush (no insert-then-update of the owner).
+    context = await routing_context(
+        session, scope, team_id=team_id, property_id=listing.property_id, now=now, tz=time_zone
+    )
+    data = _new_lead(person, submission, placement, outcome, listing)
+    lead = await create_lead(session, scope, data=data, funnel=placement.funnel, person=person, flush=False)
+    conversion = _record_conversion(session, lead, event, submission, form, ConversionKind.CREATED)
     await route_new_lead(
-        session, scope, lead, outcome, facts, team_id=team_id, event_id=event.id, now=now, tz=time_zone
+        session,
+        scope,
+        lead,
+        outcome,
+        facts,
+        team_id=team_id,
+        event_id=event.id,
+        now=now,
+        tz=time_zone,
+        context=context,
     )
     for target in outcome.notify:
         enqueue(session, RoutingNotice(tenant_id=lead.tenant_id, payload={**lead_facts(lead), "notify": target}))
+    if submission.message:
+        await _log_message(session, scope, lead, submission, form)
     return conversion
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingContext:
+    """What the roleta reads for a new lead: the team's roster (None without a team) and the listing's captador."""
+
+    roster: Roster | None
+    captador: uuid.UUID | None
+
+
+async def routing_context(
+    session: AsyncSession,
+    scope: Scope,
+    *,
+    team_id: uuid.UUID | None,
+    property_id: uuid.UUID | None,
+    now: datetime,
+    tz: str,
+) -> RoutingContext:
+    captador = await listing_broker_of(session, scope, property_id=property_id)
+    roster = await load_roster(session, team_id, now=now, tz=tz, listing_broker_id=captador) if team_id else None
+    return RoutingContext(roster=roster, captador=captador)
 
 
 async def route_new_lead(
@@ -224,11 +289,14 @@ async def route_new_lead(
     event_id: uuid.UUID | None,
     now: datetime,
     tz: str,
+    context: RoutingContext | None = None,
 ) -> None:
     """Run the roleta of the team the lead is for, store the decision and hand the lead over (one assignment, one
-    ``lead.assigned``, even when nobody was available: then it waits in the team's queue); start its SLA clock."""
-    captador = await listing_broker_of(session, scope, property_id=lead.property_id)
-    roster = await load_roster(session, team_id, now=now, tz=tz, listing_broker_id=captador) if team_id else None
+    ``lead.assigned``, even when nobody was available: then it waits in the team's queue); start its SLA clock.
+    ``context``: the roster, when the caller read it already (before writing the lead)."""
+    if context is None:
+        context = await routing_context(session, scope, team_id=team_id, property_id=lead.property_id, now=now, tz=tz)
+    roster, captador = context.roster, context.captador
     if roster is None:
         record_decision(
             session,
@@ -413,28 +481,28 @@ async def _log_message(
     )
 
 
-async def _pipeline_of(session: AsyncSession, scope: Scope, form: LeadForm | None) -> Pipeline:
+async def _funnel_of(session: AsyncSession, scope: Scope, setup: TenantSetup, form: LeadForm | None) -> Funnel:
+    """The funnel of the form's pipeline, else of the tenant's default pipeline."""
     if form is not None and form.pipeline_id is not None:
-        pipeline = await PipelineRepository(session).get(form.pipeline_id)
-        if pipeline is not None:
-            return pipeline
-    return await default_pipeline(session, scope)
+        funnel = await funnel_of(session, setup, form.pipeline_id)
+        if funnel is not None:
+            return funnel
+    return await default_funnel(session, scope, setup)
 
 
-async def _placement(session: AsyncSession, scope: Scope, pipeline: Pipeline, outcome: RulesOutcome) -> Placement:
+async def _placement(session: AsyncSession, setup: TenantSetup, funnel: Funnel, outcome: RulesOutcome) -> Placement:
     """The rules' `set` action names a pipeline and stage by name; a name that is not there keeps the default."""
     settings = outcome.settings
     if settings.pipeline and (named := await PipelineRepository(session).living_named(settings.pipeline)) is not None:
-        pipeline = named
-    funnel = await load_funnel(session, pipeline)
+        funnel = await funnel_of(session, setup, named.id) or funnel
     stage = next(
         (s for s in funnel.stages.values() if settings.stage and s.name == settings.stage and s.is_active), None
     )
     stage = stage or first_open_stage(funnel.stages.values())
     if stage is None:
-        raise LookupError(f"pipeline {pipeline.name} has no open stage")
+        raise LookupError(f"pipeline {funnel.pipeline.name} has no open stage")
     temperature = Temperature(settings.temperature) if settings.temperature in set(Temperature) else None
-    return Placement(pipeline=pipeline, stage=stage, temperature=temperature)
+    return Placement(funnel=funnel, stage=stage, temperature=temperature)
 
 
 async def tenant_time_zone(session: AsyncSession, scope: Scope) -> str:
