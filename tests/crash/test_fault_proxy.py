@@ -21,13 +21,16 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from leadflow.kit.scope import Scope
-from leadflow.models import Event
+from leadflow.bus.outbox import publish
+from leadflow.models import Event, OutboxMessage, OutboxStatus
+from tests.bus.probe_handlers import PingSent
 from tests.crash.conftest import Account
 from tests.crash.faultproxy import FaultProxy, Mode, fault_proxy
-from tests.crash.harness import Deployment, Server
+from tests.crash.harness import Deployment, Server, deployment, eventually
 
 pytestmark = pytest.mark.slow
 
+PROBES = ("tests.bus.probe_handlers",)
 BOUND = 4.0  # the server's statement and connect timeouts in this test (seconds)
 _ids = itertools.count()
 
@@ -39,15 +42,26 @@ def postgres_only(backend: str) -> None:
 
 
 @pytest.fixture(scope="module")
+def site(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    """This module's database; its workers also load the bus tests' probe handlers (``PingSent``)."""
+    with deployment(backend, tmp_path_factory.mktemp("faults"), extra_handler_modules=PROBES) as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
 def proxy(postgres_only: None, site: Deployment) -> Iterator[FaultProxy]:
     url = make_url(site.url)
     with fault_proxy(url.host or "127.0.0.1", url.port or 5432) as made:
         yield made
 
 
+def through(proxy: FaultProxy, site: Deployment) -> str:
+    return make_url(site.url).set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="module")
 def server(site: Deployment, proxy: FaultProxy, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    through_proxy = make_url(site.url).set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    through_proxy = through(proxy, site)
     started = site.serve(
         tmp_path_factory.mktemp("proxied") / "serve.log",
         database_url=through_proxy,
@@ -139,3 +153,49 @@ def test_a_slow_link_is_only_slower(proxy: FaultProxy, server: Server, account: 
         assert client.ready().status_code == 200
     finally:
         proxy.set("pass")
+
+
+async def publish_pings(site: Deployment, account: Account, count: int) -> set[str]:
+    """Published straight to PostgreSQL, not through the proxy: the outbox fills while the worker is cut off."""
+    db = site.database()
+    try:
+        pings = [PingSent(tenant_id=account.tenant.id) for _ in range(count)]
+        for ping in pings:
+            async with db.session(Scope.for_tenant(account.tenant.id)) as session:
+                await publish(session, ping)
+        return {str(ping.id) for ping in pings}
+    finally:
+        await db.dispose()
+
+
+def delivered(site: Deployment, account: Account) -> set[str]:
+    async def read() -> set[str]:
+        db = site.database()
+        try:
+            async with db.session(Scope.for_tenant(account.tenant.id)) as session:
+                done = select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.DONE)
+                return {str(message_id) for message_id in (await session.scalars(done)).all()}
+        finally:
+            await db.dispose()
+
+    return asyncio.run(read())
+
+
+def test_the_worker_resumes_by_itself_after_a_partition(
+    proxy: FaultProxy, site: Deployment, account: Account, logs: Path
+) -> None:
+    worker = site.worker(logs / "worker.log", "--lease", "2", database_url=through(proxy, site))
+    try:
+        before = asyncio.run(publish_pings(site, account, 3))
+        eventually(lambda: before <= delivered(site, account), timeout=120, message=worker.output)
+
+        proxy.set("blackhole")
+        during = asyncio.run(publish_pings(site, account, 3))
+        time.sleep(2)
+        assert not during & delivered(site, account), "delivered through a blackhole?"
+
+        proxy.set("pass")
+        eventually(lambda: during <= delivered(site, account), timeout=60, message=worker.output)
+        assert worker.alive()
+    finally:
+        assert worker.stop() == 0, worker.output()

@@ -162,7 +162,9 @@ def is_unavailable(exc: BaseException) -> bool:
     from sqlalchemy import exc as sa_exc  # the one SQLAlchemy dependency of this module, kept local
 
     seen: BaseException | None = exc
-    while seen is not None:
+    for _ in range(16):  # the cause chain, bounded: a chain is never that deep, a cycle would be endless
+        if seen is None:
+            return False
         if isinstance(seen, TimeoutError | ConnectionError | sa_exc.TimeoutError | sa_exc.InterfaceError):
             return True
         if isinstance(seen, sa_exc.DBAPIError) and seen.connection_invalidated:
@@ -172,5 +174,6 @@ def is_unavailable(exc: BaseException) -> bool:
             return True
         if type(seen).__name__ == "OperationalError" and "database is locked" in str(seen):  # SQLite's busy timeout
             return True
-        seen = seen.__cause__ or seen.__context__
+        driver_error = seen.orig if isinstance(seen, sa_exc.DBAPIError) else None
+        seen = driver_error or seen.__cause__ or seen.__context__
     return False
