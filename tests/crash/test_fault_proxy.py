@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from leadflow.kit.scope import Scope
 from leadflow.bus.outbox import publish
+from leadflow.kit.scope import Scope
 from leadflow.models import Event, OutboxMessage, OutboxStatus
 from tests.bus.probe_handlers import PingSent
 from tests.crash.conftest import Account
