@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -22,7 +23,7 @@ from leadflow.dataimport.endpoints import router as dataimport_router
 from leadflow.dataimport.service import UPLOAD_LIMIT_BYTES as IMPORT_UPLOAD_LIMIT
 from leadflow.integrations.endpoints import hooks as integration_hooks
 from leadflow.integrations.endpoints import router as integrations_router
-from leadflow.kit.db import Database, create_engine
+from leadflow.kit.db import Database, create_engine, is_sqlite
 from leadflow.kit.limits import TenantLimiter, TenantLimits
 from leadflow.kit.logging import configure_logging
 from leadflow.kit.ratelimit import make_counter
@@ -49,10 +50,24 @@ from leadflow.user.endpoints import router as user_router
 from leadflow.webhook.endpoints import router as webhook_router
 
 
+def bounded_waits(settings: Settings) -> dict[str, Any]:
+    """Engine options so an unreachable PostgreSQL (down, partitioned, blackholed) fails a request in bounded time,
+    answered 503 with Retry-After (kit.errors.is_unavailable), instead of hanging it: a connect timeout, a
+    per-statement timeout (asyncpg's ``command_timeout``, on every query including the pool's pre-ping) and a
+    bound on waiting for a pooled connection. SQLite has its own busy timeout."""
+    if is_sqlite(settings.effective_database_url):
+        return {}
+    statement = settings.database_statement_timeout_seconds
+    return {
+        "connect_args": {"timeout": settings.database_connect_timeout_seconds, "command_timeout": statement},
+        "pool_timeout": statement,
+    }
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(fmt=settings.log_format, level=settings.log_level)
-    db = database or Database(create_engine(settings.effective_database_url))
+    db = database or Database(create_engine(settings.effective_database_url, **bounded_waits(settings)))
     owns_db = database is None
 
     @asynccontextmanager

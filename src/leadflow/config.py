@@ -28,6 +28,15 @@ class Settings(BaseSettings):
         description="URL of the owner role that runs `leadflow migrate` (PostgreSQL); default: the database URL. "
         "With both set, the app connects as a non-owner role subject to row-level security",
     )
+    database_connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="PostgreSQL: give up opening a connection after this long (then 503)"
+    )
+    database_statement_timeout_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="PostgreSQL, the server's requests: give up on a statement (or on waiting for a pooled "
+        "connection) after this long, so an unreachable database answers 503 instead of hanging requests",
+    )
     redis_url: str | None = None
 
     host: str = "127.0.0.1"
@@ -91,9 +100,9 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Modules a worker imports at start besides every leadflow.<feature>.handlers (comma-separated)",
     )
-    crash_at: Literal["after_claim", "after_handler_before_commit", "after_commit_before_settle"] | None = Field(
-        default=None, description="Crash tests only: a worker SIGKILLs itself when it reaches this point"
-    )
+    crash_at: (
+        Literal["after_claim", "after_handler_before_commit", "after_commit_before_settle", "after_side_effect"] | None
+    ) = Field(default=None, description="Crash tests only: a worker SIGKILLs itself when it reaches this point")
 
     webhooks_allow_loopback: bool = Field(
         default=False,

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflow.bus.dispatcher import Dispatcher, RetryPolicy
+from leadflow.bus.dispatcher import STALLED_ERROR, Dispatcher, RetryPolicy
 from leadflow.bus.events import DomainEvent, UnknownEvent
 from leadflow.bus.outbox import publish
 from leadflow.bus.registry import DuplicateHandler, Registry
@@ -259,11 +259,51 @@ class TestClaims:
         event = await publish_event(db, tenant)
         [stale] = await dispatcher.claim()
         clock.advance(timedelta(seconds=31))
-        [fresh] = await dispatcher.claim()
+        [fresh] = await dispatcher.claim()  # the stall is charged to the message: one attempt
         await dispatcher.deliver(stale)
-        assert (await stored(db, event)).attempts == 0
-        await dispatcher.deliver(fresh)
         assert (await stored(db, event)).attempts == 1
+        await dispatcher.deliver(fresh)  # its failure is that same attempt, not a second one
+        assert (await stored(db, event)).attempts == 1
+
+    async def test_a_message_that_stops_every_worker_is_dead_lettered_after_its_attempts(
+        self, db: Database, tenant: Tenant, handlers: Registry, dispatcher: Dispatcher, clock: Clock
+    ) -> None:
+        delivered: list[DomainEvent] = []
+        handlers.add("crm.fine", counting(delivered), ["test.lead_created", "test.poison"])
+        killer = Poison(tenant_id=tenant.id)
+        async with db.session(Scope.for_tenant(tenant.id)) as session:
+            await publish(session, killer)
+        beside = [await publish_event(db, tenant, n=n) for n in range(2)]
+        assert len(await dispatcher.claim()) == 3  # the worker dies delivering the first: all three stall
+        takeovers = []
+        while (message := await stored(db, killer)).status == OutboxStatus.PENDING:
+            clock.now = max(clock.now + dispatcher.lease, message.available_at) + timedelta(seconds=1)
+            claims = await dispatcher.claim()  # the next worker takes one stalled message over, alone
+            takeovers.append([(claim.event.id, claim.attempts) for claim in claims])
+            for claim in claims:
+                if claim.event.id != killer.id:  # it dies again on the killer, delivers the others
+                    await dispatcher.deliver(claim)
+        assert (message.attempts, message.last_error) == (dispatcher.retry.max_attempts, STALLED_ERROR)
+        assert message.dead_at is not None
+        assert [claim for claims in takeovers for claim in claims if claim[0] == killer.id] == [
+            (killer.id, n) for n in range(dispatcher.retry.max_attempts)
+        ]
+        assert all(len(claims) <= 1 for claims in takeovers)
+        assert [e.id for e in delivered] == [e.id for e in beside]
+        for event in beside:  # taken over after a crash they did not cause: their charge was refunded
+            assert ((await stored(db, event)).status, (await stored(db, event)).attempts) == (OutboxStatus.DONE, 0)
+
+    async def test_a_stalled_message_backs_off_like_a_failed_attempt(
+        self, db: Database, tenant: Tenant, handlers: Registry, dispatcher: Dispatcher, clock: Clock
+    ) -> None:
+        handlers.add("crm.fine", counting([]), ["test.lead_created"])
+        event = await publish_event(db, tenant)
+        await dispatcher.claim()
+        clock.advance(dispatcher.lease + timedelta(seconds=1))
+        await dispatcher.claim()  # taken over, and this worker dies too
+        message = await stored(db, event)
+        assert message.attempts == 1
+        assert timedelta(seconds=1) <= message.available_at - clock.now <= timedelta(seconds=2)
 
 
 class TestTenants:

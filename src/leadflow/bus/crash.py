@@ -10,7 +10,12 @@ import os
 import signal
 from typing import Literal
 
-CrashPoint = Literal["after_claim", "after_handler_before_commit", "after_commit_before_settle"]
+CrashPoint = Literal[
+    "after_claim",
+    "after_handler_before_commit",
+    "after_commit_before_settle",
+    "after_side_effect",  # a handler's call to a partner or CRM returned; its outcome is not committed yet
+]
 
 _armed: str | None = None
 

@@ -6,7 +6,14 @@ runs in its own session scoped to the message's tenant, in one transaction with 
 before the commit re-runs it, a crash after never re-applies it. A message with a single handler (most of them) is
 settled in that same transaction; one with several is settled after the last. A claim is a lease
 (``claimed_until``): a dead worker's claim expires and another worker takes the message over. The
-:func:`crash_point` calls mark the three places the crash tests kill a worker.
+:func:`crash_point` calls mark the places the crash tests kill a worker.
+
+A message whose lease expired unsettled ("stalled": its worker died, or overran the lease) may be the one that
+kills its worker, so a stall counts as an attempt, charged when the message is taken over, before any handler
+runs: a message that kills every worker still reaches the attempt limit and is dead-lettered (the bee-queue #106
+loop). A stalled message is taken over alone, so the messages claimed with it in the dead worker's batch are not
+charged for a crash they did not cause; its charge is refunded when that delivery succeeds, and it backs off like
+a failed attempt, so the rest of the queue flows between its crashes.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from leadflow.models.bus import HandlerRun, OutboxMessage, OutboxStatus
 log = structlog.get_logger("leadflow.bus")
 
 ERROR_LIMIT = 2000
+STALLED_ERROR = "its worker stopped before settling it (killed, or its lease expired) on its last attempt"
 
 
 @dataclass(frozen=True)
@@ -55,8 +63,9 @@ class ClaimedMessage:
     """What a worker holds while its lease lasts."""
 
     event: DomainEvent
-    attempts: int
+    attempts: int  # failed attempts before this claim
     claimed_until: datetime
+    charged: bool = False  # a stalled message taken over: this claim already counts as an attempt
 
 
 @dataclass(frozen=True)
@@ -101,15 +110,35 @@ class Dispatcher:
 
     async def take_due(self) -> tuple[list[ClaimedMessage], int]:
         """Lease a batch of due pending messages of every tenant (skipping rows another worker has locked), and
-        mark done the due messages that no handler listens to; returns the leases and how many were marked."""
+        mark done the due messages that no handler listens to; returns the leases and how many were marked done
+        or dead-lettered. A stalled message among the oldest is leased alone, charged one attempt; one that
+        already used every attempt is dead-lettered instead."""
         now = self.clock()
         until = now + self.lease
         heard = list(self.handlers.subscriptions())
         async with self.db.session(Scope.system()) as session:
             unheard = await session.execute(_mark_unheard_done(now, heard))
-            rows = (await session.scalars(_lease_due(now, until, heard, self.batch_size))).all()
+            due = (await session.execute(_oldest_due(now, heard, self.batch_size))).all()
+            stalled = [row for row in due if row.claimed_until is not None]
+            exhausted = [row.id for row in stalled if row.attempts >= self.retry.max_attempts]
+            if exhausted:
+                await session.execute(_bury_stalled(exhausted, now))
+            retried = [row for row in stalled if row.attempts < self.retry.max_attempts][:1]
+            if retried:
+                [row] = retried
+                available = now + self.retry.delay(row.attempts + 1, self.rng)
+                leased = await session.scalars(_lease(until, [row.id], charge=True, available_at=available))
+            elif fresh := [row.id for row in due if row.claimed_until is None]:
+                leased = await session.scalars(_lease(until, fresh))
+            rows = leased.all() if retried or fresh else []
         messages = sorted(rows, key=lambda row: (row.available_at, row.id))
-        return [ClaimedMessage(_event_of(row), row.attempts, until) for row in messages], _rowcount(unheard)
+        claims = [
+            ClaimedMessage(_event_of(row), row.attempts - 1, until, charged=True)
+            if retried
+            else ClaimedMessage(_event_of(row), row.attempts, until)
+            for row in messages
+        ]
+        return claims, _rowcount(unheard) + len(exhausted)
 
     async def next_due_at(self) -> datetime | None:
         """When the earliest pending message that is not yet due becomes due (a timer, a retry), if any."""
@@ -169,8 +198,8 @@ class Dispatcher:
         )
 
     def _outcome(self, message: ClaimedMessage, failures: list[Failure]) -> dict[str, object]:
-        if not failures:
-            return {"status": OutboxStatus.DONE}
+        if not failures:  # a stalled message delivered at last: it was not the one killing its workers
+            return {"status": OutboxStatus.DONE, **({"attempts": message.attempts} if message.charged else {})}
         attempts = message.attempts + 1
         error = "; ".join(f"{failure.handler}: {failure.error}" for failure in failures)[:ERROR_LIMIT]
         now = self.clock()
@@ -205,20 +234,45 @@ def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
     )
 
 
-def _lease_due(now: datetime, until: datetime, heard: list[str], limit: int) -> ReturningUpdate[OutboxMessage]:
-    """One statement: lease the oldest due messages that some handler listens to, and return them."""
-    oldest = (
-        select(OutboxMessage.id)
+def _oldest_due(now: datetime, heard: list[str], limit: int) -> Select[uuid.UUID, datetime | None, int]:
+    """The oldest due messages that some handler listens to, locked (rows another worker holds are skipped)."""
+    return (
+        select(OutboxMessage.id, OutboxMessage.claimed_until, OutboxMessage.attempts)
         .where(*_due(now), OutboxMessage.event_name.in_(heard))
         .order_by(OutboxMessage.available_at)
         .limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer (BEGIN IMMEDIATE) and ignores it
     )
+
+
+def _lease(
+    until: datetime, ids: list[uuid.UUID], *, charge: bool = False, available_at: datetime | None = None
+) -> ReturningUpdate[OutboxMessage]:
+    """Lease these messages and return them; ``charge`` counts the claim as an attempt, backed off to
+    ``available_at`` should this delivery stall again."""
+    values: dict[str, object] = {"claimed_until": until}
+    if charge:
+        values |= {"attempts": OutboxMessage.attempts + 1, "available_at": available_at}
     return (
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(oldest.scalar_subquery()))
-        .values(claimed_until=until)
+        .where(OutboxMessage.id.in_(ids))
+        .values(**values)
         .returning(OutboxMessage)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _bury_stalled(ids: list[uuid.UUID], now: datetime) -> Update:
+    """Dead-letter stalled messages that used every attempt: each of their deliveries stopped its worker."""
+    return (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .values(
+            status=OutboxStatus.DEAD,
+            dead_at=now,
+            claimed_until=None,
+            last_error=STALLED_ERROR,
+        )
         .execution_options(synchronize_session=False)
     )
 

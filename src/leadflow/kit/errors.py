@@ -135,3 +135,45 @@ class ServiceUnavailable(LeadflowError):
     status = 503
     code = "service-unavailable"
     title = "Service unavailable"
+
+
+class DependencyUnavailable(ServiceUnavailable):
+    """The database could not be reached or did not answer in time: nothing of the request was kept; retry."""
+
+    code = "dependency-unavailable"
+    title = "Temporarily unavailable"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 5) -> None:
+        super().__init__(
+            detail or "the database is unreachable or too slow right now; nothing was stored, retry later",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+# SQLSTATE classes and codes of an unreachable or refusing server: connection exceptions (08), admin or crash
+# shutdown and "cannot connect now" (57P01-57P03), too many connections (53300).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) means the database was out of reach, not that the request or our code
+    was wrong: a refused, reset or timed-out connection, a pool that gave no connection in time, a connection
+    the driver found dead, a locked SQLite file. Such failures answer 503 with ``Retry-After``, never 500."""
+    from sqlalchemy import exc as sa_exc  # the one SQLAlchemy dependency of this module, kept local
+
+    seen: BaseException | None = exc
+    for _ in range(16):  # the cause chain, bounded: a chain is never that deep, a cycle would be endless
+        if seen is None:
+            return False
+        if isinstance(seen, TimeoutError | ConnectionError | sa_exc.TimeoutError | sa_exc.InterfaceError):
+            return True
+        if isinstance(seen, sa_exc.DBAPIError) and seen.connection_invalidated:
+            return True
+        sqlstate = getattr(seen, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        if type(seen).__name__ == "OperationalError" and "database is locked" in str(seen):  # SQLite's busy timeout
+            return True
+        driver_error = seen.orig if isinstance(seen, sa_exc.DBAPIError) else None
+        seen = driver_error or seen.__cause__ or seen.__context__
+    return False

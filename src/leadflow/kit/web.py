@@ -13,6 +13,7 @@ from fastapi import Depends, FastAPI, Request, Response, params
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -23,6 +24,7 @@ from leadflow.kit.db import Database
 from leadflow.kit.errors import (
     PROBLEM_MEDIA_TYPE,
     BadRequest,
+    DependencyUnavailable,
     HttpError,
     InternalError,
     LeadflowError,
@@ -31,6 +33,7 @@ from leadflow.kit.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
+    is_unavailable,
 )
 
 log = structlog.get_logger("leadflow.http")
@@ -340,6 +343,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return await on_unexpected(request, exc)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
+        if is_unavailable(exc):  # the database is out of reach: the client should retry, it did nothing wrong
+            log.warning("database unavailable", path=request.url.path, error=type(exc).__name__)
+            return problem_response(DependencyUnavailable(), request.url.path)
         log.exception("unhandled error", path=request.url.path)
         return problem_response(InternalError("an unexpected error occurred; it has been logged"), request.url.path)
 
@@ -348,6 +354,10 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(DBAPIError, on_database_error)
     app.add_exception_handler(OverflowError, on_database_error)  # SQLite's driver raises it unwrapped
+    # What a driver raises unwrapped when the database is out of reach (asyncpg's connect timeout, a refused or
+    # reset socket) and the pool's own timeout: answered here (503) rather than as a crash of the application.
+    for unreachable in (TimeoutError, OSError, PoolTimeout):
+        app.add_exception_handler(unreachable, on_unexpected)
     app.add_exception_handler(Exception, on_unexpected)
 
 

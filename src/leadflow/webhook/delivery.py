@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflow.bus.crash import crash_point
 from leadflow.bus.events import DomainEvent
 from leadflow.bus.outbox import enqueue
 from leadflow.kit.audit import record
@@ -144,6 +145,7 @@ async def attempt(
         timeout_seconds=config.timeout,
         resolver=resolver,
     )
+    crash_point("after_side_effect")  # the partner has it; a crash here repeats it with the same webhook-id
     scheduled_before = sum(1 for a in await repo.attempts(delivery.id) if a.trigger == AttemptTrigger.SCHEDULED)
     row = WebhookAttempt(
         delivery_id=delivery.id,
