@@ -285,6 +285,9 @@ class TestManager:
         expect(page.get_by_role("heading", name="Painel", exact=True)).to_be_visible()
         expect(page.locator("#won-value")).to_contain_text("R$")
         expect(page.get_by_role("heading", name="Leads por origem")).to_be_visible()
+        # The bars are drawn under the CSP (no inline styles): the longest bar of a chart has a width.
+        widths = page.locator(".bar-fill").evaluate_all("bars => bars.map(b => b.getBoundingClientRect().width)")
+        assert max(widths) > 0, widths
         _shot(page, "painel-manager")
         page.goto(f"{stack.url}/app/leads")
         expect(page.locator("#leads-table tbody tr").first).to_be_visible()

@@ -112,7 +112,19 @@
     });
   }
 
+  // Stage colours and bar lengths come as data attributes: the CSP refuses inline style attributes, not styles
+  // set from this script. Applied on load and to every fragment htmx swaps in.
+  function paint(root) {
+    root.querySelectorAll("[data-fill], [data-border], [data-share]").forEach(function (el) {
+      if (el.dataset.fill) el.style.background = el.dataset.fill;
+      if (el.dataset.border) el.style.borderColor = el.dataset.border;
+      if (el.dataset.share) el.style.width = Math.max(0, Math.min(100, parseFloat(el.dataset.share) || 0)) + "%";
+    });
+  }
+  document.addEventListener("htmx:afterSwap", function (event) { paint(event.target); });
+
   document.addEventListener("DOMContentLoaded", function () {
+    paint(document);
     tick();
     setInterval(tick, 1000);
     kanban();
