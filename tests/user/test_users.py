@@ -64,6 +64,11 @@ class TestManagingUsers:
         response = await as_owner.patch(f"/v1/users/{owner.id}", json={"role": "manager"})
         assert response.status_code == 422
 
+    async def test_a_manager_cannot_deactivate_themselves(self, as_manager: httpx.AsyncClient, manager: User) -> None:
+        response = await as_manager.patch(f"/v1/users/{manager.id}", json={"is_active": False})
+        assert response.status_code == 422, response.text
+        assert (await as_manager.get("/v1/me")).status_code == 200
+
     async def test_lists_filter_by_role_and_paginate(
         self, as_manager: httpx.AsyncClient, manager: User, broker: User
     ) -> None:

@@ -69,6 +69,9 @@ async def update_user(session: AsyncSession, scope: Scope, *, user_id: uuid.UUID
     if user.role is Role.OWNER or data.role is Role.OWNER:
         _check_may_grant(scope, Role.OWNER)
     changes = data.model_dump(exclude_unset=True)
+    if user.id == scope.actor_id and changes.get("is_active") is False:
+        # Deactivating oneself is deleting oneself by another door: it locks the manager out mid-session.
+        raise ValidationFailed("you cannot deactivate yourself", errors=[{"field": "is_active"}])
     if "role" in changes or changes.get("is_active") is False:
         await _keep_an_owner(session, user, new_role=data.role, active=changes.get("is_active", True))
     if (password := changes.pop("password", None)) is not None:
