@@ -318,7 +318,9 @@ async def _apply(ctx: ImportContext, job: ImportJob, row: MappedRow) -> RowResul
             raise
         return RowResult.failed(errors_of(exc))
     except (IntegrityError, DataError) as exc:
-        log.warning("import line refused by the database", job_id=str(job.id), line=row.line, error=str(exc.orig))
+        # The driver's text may quote the row's values (PostgreSQL's "Key (email)=(…)"): log the kind, not the text.
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        log.warning("import line refused by the database", job_id=str(job.id), line=row.line, sqlstate=sqlstate)
         return RowResult.failed([{"field": None, "message": DB_REFUSAL}])
 
 
