@@ -196,6 +196,22 @@ class TestRetries:
         clock.advance(timedelta(days=1))
         assert await dispatcher.dispatch_once() == 0
 
+    async def test_a_vendors_retry_after_is_honoured_when_longer_than_the_back_off(
+        self, db: Database, tenant: Tenant, handlers: Registry, dispatcher: Dispatcher, clock: Clock
+    ) -> None:
+        class RateLimited(Exception):
+            retry_after = 300.0  # what a CRM's 429 said, carried by its client's error
+
+        async def rate_limited(session: object, scope: object, event: DomainEvent) -> None:
+            raise RateLimited("429 Too Many Requests")
+
+        handlers.add("crm.rate_limited", rate_limited, ["test.lead_created"])
+        event = await publish_event(db, tenant)
+        await dispatcher.dispatch_once()
+        message = await stored(db, event)
+        assert message.attempts == 1
+        assert message.available_at - clock.now >= timedelta(seconds=300)  # the back-off alone would be 1-2 s
+
     async def test_the_handlers_that_succeeded_are_not_rerun_with_the_one_that_failed(
         self, db: Database, tenant: Tenant, handlers: Registry, dispatcher: Dispatcher, clock: Clock
     ) -> None:

@@ -72,6 +72,14 @@ class ClaimedMessage:
 class Failure:
     handler: str
     error: str
+    # Seconds the failed party asked us to wait (a vendor's Retry-After): any exception may carry it as a
+    # ``retry_after`` attribute, so the bus needs to know no vendor's error class.
+    retry_after: float | None = None
+
+
+def _retry_after_of(exc: Exception) -> float | None:
+    hint = getattr(exc, "retry_after", None)
+    return float(hint) if isinstance(hint, int | float) and not isinstance(hint, bool) and hint > 0 else None
 
 
 class Dispatcher:
@@ -182,7 +190,7 @@ class Dispatcher:
             return None
         except Exception as exc:
             log.warning("bus.handler_failed", handler=name, message_id=str(message.event.id), error=repr(exc))
-            return Failure(name, repr(exc))
+            return Failure(name, repr(exc), _retry_after_of(exc))
         return _SETTLED if settle else None
 
     async def _settle(self, message: ClaimedMessage, failures: list[Failure]) -> None:
@@ -205,7 +213,12 @@ class Dispatcher:
         now = self.clock()
         if attempts >= self.retry.max_attempts:
             return {"attempts": attempts, "last_error": error, "status": OutboxStatus.DEAD, "dead_at": now}
-        return {"attempts": attempts, "last_error": error, "available_at": now + self.retry.delay(attempts, self.rng)}
+        return {"attempts": attempts, "last_error": error, "available_at": now + self._delay(attempts, failures)}
+
+    def _delay(self, attempts: int, failures: list[Failure]) -> timedelta:
+        """The back-off, but never sooner than a failed party asked (bounded by the policy's cap)."""
+        asked = max((f.retry_after for f in failures if f.retry_after is not None), default=0.0)
+        return max(self.retry.delay(attempts, self.rng), min(timedelta(seconds=asked), self.retry.cap))
 
 
 _SETTLED = object()  # what _run returns when the message was settled in the handler's transaction
