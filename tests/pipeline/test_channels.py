@@ -186,6 +186,10 @@ class TestVisitsWithoutUtm:
     def test_utm_wins_over_a_click_id(self) -> None:
         assert group("newsletter", "email", None, None, gclid="Cj0KCQjw") == Channel.EMAIL
 
+    def test_a_click_id_gives_its_medium_to_a_utm_source_without_one(self) -> None:
+        assert group("google", None, None, None, gclid="Cj0KCQjw") == Channel.PAID_SEARCH
+        assert group("facebook", None, None, None, fbclid="IwAR") != Channel.PAID_SOCIAL  # fbclid proves no ad
+
     def test_an_empty_click_id_is_ignored(self) -> None:
         assert group(gclid="  ") == Channel.DIRECT
 

@@ -159,10 +159,13 @@ def normalize_source_medium(
 
     utm values win; without a utm_source the source comes from a click id, then from the referrer's host
     (search engines get medium ``organic``, other sites ``referral``); nothing at all is ``(direct)``/``(none)``.
+    A utm_source without a utm_medium takes the medium its click id implies: ``?utm_source=google&gclid=…`` is an
+    ad click (Paid Search), not an organic visit.
     """
     given_source, given_medium = _lower(source), _lower(medium)
     if given_source is not None:
-        return given_source, given_medium or NOT_SET
+        implied = _source_from_click_ids(click_ids)
+        return given_source, given_medium or (implied[1] if implied else None) or NOT_SET
     inferred = _source_from_click_ids(click_ids) or _source_from_referrer(referrer)
     if inferred is not None:
         return inferred[0], given_medium or inferred[1] or NOT_SET
