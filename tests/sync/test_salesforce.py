@@ -338,6 +338,10 @@ class TestSalesforceSync:
             stuck = (await session.scalars(select(OutboxMessage).where(OutboxMessage.status != "done"))).all()
         assert stuck == []
 
+        await connect(as_manager, salesforce)  # the manager reconnects with a good token
+        shown = (await as_manager.get("/v1/sync/salesforce")).json()
+        assert (shown["healthy"], shown["last_error"]) == (True, None)
+
     async def test_a_refused_token_stops_the_push_at_the_first_person(
         self, worker: Dispatcher, salesforce: FakeSalesforce, as_manager: httpx.AsyncClient
     ) -> None:

@@ -138,6 +138,9 @@ async def _connect(
     connection.settings = public
     connection.credentials = config.ring.seal_json(secrets, context=_context(connection.id))
     connection.enabled = True
+    # New credentials start with a clean slate: the refusal recorded was the old token's, and leaving it would show
+    # the connection unhealthy until the next push, right after the manager fixed it.
+    connection.last_error = connection.last_error_at = None
     await session.flush()
     return connection
 
