@@ -40,10 +40,11 @@ Row = TypeVar("Row", bound=Base)
 
 
 def _table_stamp(model: type[Any]) -> list[Any]:
-    of_tenant = model.tenant_id == _TENANT
+    # No tenant filter here: the session scope puts the tenant's criteria on every occurrence of a tenant model,
+    # these subqueries included (and row security does on PostgreSQL).
     return [
-        select(func.max(model.updated_at)).where(of_tenant).scalar_subquery(),
-        select(func.count()).select_from(model).where(of_tenant).scalar_subquery(),
+        select(func.max(model.updated_at)).scalar_subquery(),
+        select(func.count()).select_from(model).scalar_subquery(),
     ]
 
 
