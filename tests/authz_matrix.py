@@ -293,6 +293,7 @@ MATRIX: dict[tuple[str, str], dict[str, Expect]] = {
     ("POST", "/app/operacoes/dead-letters/retry"): CONSOLE_FORM,
     ("POST", "/app/operacoes/dead-letters/{message_id}/retry"): CONSOLE_FORM,
     ("POST", "/app/operacoes/replay"): CONSOLE_FORM,
+    ("POST", "/app/operacoes/webhooks/{endpoint_id}/deliveries/{delivery_id}/redeliver"): CONSOLE_FORM,
     ("POST", "/app/configuracoes/campos"): CONSOLE_FORM,
     ("POST", "/app/configuracoes/campos/{field_id}/remover"): CONSOLE_FORM,
     ("POST", "/app/configuracoes/equipes"): CONSOLE_FORM,

@@ -244,7 +244,7 @@ class TestBroker:
         card = columns.nth(0).locator(".kcard").first
         lead_id = card.get_attribute("data-lead-id")
         _drag(page, card.locator("a"), columns.nth(3))  # Venda moves one step at a time in the demo
-        expect(page.locator("#alerts .alert")).to_contain_text("does not allow moving")
+        expect(page.locator("#alerts .alert")).to_contain_text("não permite mover")
         expect(columns.nth(0).locator(f'[data-lead-id="{lead_id}"]')).to_have_count(1)
         page.context.close()
 

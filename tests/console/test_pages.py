@@ -193,7 +193,20 @@ class TestLeadPage:
             headers={"X-CSRF-Token": broker_console.csrf, "X-Requested-With": "fetch"},
         )
         assert response.status_code == 422
-        assert "loss_reason" in response.text
+        assert response.text == f"A etapa {stages[-1].name} é de perda: informe o motivo da perda."
+
+    async def test_the_services_explanation_follows_the_readers_language(
+        self, broker_console: Console, new_lead: Lead, stages: list[Stage]
+    ) -> None:
+        await broker_console.get(f"/app/leads/{new_lead.id}")
+        await broker_console.post("/app/lang", {"lang": "en"})
+        response = await broker_console.http.post(
+            f"/app/leads/{new_lead.id}/move",
+            data={"stage_id": str(stages[-1].id)},
+            headers={"X-CSRF-Token": broker_console.csrf, "X-Requested-With": "fetch"},
+        )
+        assert response.status_code == 422
+        assert response.text == f"stage {stages[-1].name} is a lost stage: give a loss_reason_id"
 
     async def test_adding_a_task_shows_it_on_the_timeline(self, broker_console: Console, new_lead: Lead) -> None:
         await broker_console.get(f"/app/leads/{new_lead.id}")

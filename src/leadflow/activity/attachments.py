@@ -31,7 +31,7 @@ from leadflow.activity.service import (
     invalid,
     lead_named_in_body,
 )
-from leadflow.kit.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
+from leadflow.kit.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, wording
 from leadflow.kit.ids import new_id
 from leadflow.kit.scope import Scope
 from leadflow.kit.storage import CHUNK_BYTES, Storage, tenant_key
@@ -160,7 +160,7 @@ async def _measure(upload: UploadedFile, *, max_bytes: int) -> Measured:
     while chunk := await upload.read(CHUNK_BYTES):
         size += len(chunk)
         if size > max_bytes:
-            raise PayloadTooLarge(f"the file exceeds {max_bytes} bytes")
+            raise PayloadTooLarge(wording("the file exceeds %(size)s bytes", size=max_bytes))
         digest.update(chunk)
         if len(head) < sniffing.HEAD_BYTES:
             head += chunk[: sniffing.HEAD_BYTES - len(head)]
@@ -176,7 +176,11 @@ async def _content_type(upload: UploadedFile, head: bytes, filename: str) -> str
         raise UnsupportedMediaType("this kind of file is not accepted (documents, photos, audio and video are)")
     if not sniffing.agrees(upload.content_type, sniffed):
         declared = sniffing.media_type_of(upload.content_type)
-        raise UnsupportedMediaType(f"the file was declared {declared} but its content is {sniffed}")
+        raise UnsupportedMediaType(
+            wording(
+                "the file was declared %(declared)s but its content is %(sniffed)s", declared=declared, sniffed=sniffed
+            )
+        )
     return sniffing.refine_text(sniffed, declared=upload.content_type, filename=filename)
 
 

@@ -22,8 +22,8 @@ from leadflow.activity import timeline
 from leadflow.activity.schemas import InteractionCreate, TaskCreate
 from leadflow.capture import service as capture
 from leadflow.console.auth import Page
-from leadflow.console.web import ConsoleRoute, is_script_request, render
-from leadflow.kit.errors import ValidationFailed
+from leadflow.console.web import ConsoleRoute, is_script_request, render, said
+from leadflow.kit.errors import ValidationFailed, Wording
 from leadflow.kit.web import DbSession
 from leadflow.lead import funnel
 from leadflow.lead import service as leads
@@ -165,10 +165,8 @@ async def bulk_action(
     )
     try:
         result = await leads.bulk_update(session, page.scope, data=data)
-    except ValidationFailed as refused:
-        if not any("lead_id" in error for error in refused.errors or []):
-            raise
-        refusals = await _refusals(session, page, refused.errors or [])
+    except leads.BulkRefused as refused:
+        refusals = await _refusals(session, page, refused.reasons)
         return await _list_page(request, page, session, filters, sent, refusals=refusals)
     return RedirectResponse(f"/app/leads?{urlencode({**sent, 'done': result.count})}", status_code=303)
 
@@ -183,12 +181,15 @@ def _bulk_request(action: BulkAction, lead_ids: list[uuid.UUID], **fields: Any) 
         raise ValidationFailed("; ".join(str(error["msg"]) for error in exc.errors())) from exc
 
 
-async def _refusals(session: Any, page: Any, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each refused lead with its name and the service's reason (one query for all the names)."""
-    refused = [(uuid.UUID(error["lead_id"]), error["message"]) for error in errors if "lead_id" in error]
-    found = await leads.get_leads(session, page.scope, lead_ids=[lead_id for lead_id, _ in refused])
+async def _refusals(session: Any, page: Any, reasons: dict[uuid.UUID, Wording]) -> list[dict[str, Any]]:
+    """Each refused lead with its name and the service's reason in the reader's language (one query for all
+    the names)."""
+    found = await leads.get_leads(session, page.scope, lead_ids=list(reasons))
     names = {read.id: read.person_name for read in await leads.read_leads(session, found)}
-    return [{"id": lead_id, "name": names.get(lead_id), "reason": reason} for lead_id, reason in refused]
+    return [
+        {"id": lead_id, "name": names.get(lead_id), "reason": said(page.locale, reason)}
+        for lead_id, reason in reasons.items()
+    ]
 
 
 def _journey(lead: Any, items: list[Any], decisions: list[Any], pages: list[Event]) -> list[dict[str, Any]]:

@@ -1,14 +1,16 @@
-"""Operações: the bus queues and their lag, dead letters with retry, rejected input with its reasons, and the
-replay of conversions through the current rules (a dry run that shows the diff, then the same request applied)."""
+"""Operações: the bus queues and their lag, dead letters with retry, rejected input with its reasons, the
+replay of conversions through the current rules (a dry run that shows the diff, then the same request applied),
+the health of every integration and the partner-webhook deliveries with redelivery."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,15 +18,88 @@ from leadflow.capture import service as capture
 from leadflow.capture.schemas import RejectedEventRead
 from leadflow.console.auth import ConsolePage, ManagerPage
 from leadflow.console.web import ConsoleRoute, render
+from leadflow.integrations import service as integrations
 from leadflow.kit.errors import ValidationFailed
 from leadflow.kit.time import utcnow
 from leadflow.kit.web import DbSession
+from leadflow.models import ConnectionStatus, CrmConnection, DeliveryStatus, IntegrationConnection
 from leadflow.ops import service as ops
 from leadflow.ops.schemas import DeadLetterRead
 from leadflow.pipeline import replay
 from leadflow.pipeline.schemas import ReplayReport, ReplayRequest
+from leadflow.sync import service as sync
+from leadflow.sync.schemas import CrmConnectionRead
+from leadflow.webhook import service as webhooks
 
 router = APIRouter(prefix="/app/operacoes", route_class=ConsoleRoute, include_in_schema=False)
+
+
+Health = Literal["ok", "failing", "never", "disabled"]
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationHealth:
+    """One row of the health table: an inbound channel connection or a CRM sync, as a manager reads it."""
+
+    kind: Literal["channel", "crm"]
+    provider: str
+    name: str
+    health: Health
+    last_success_at: datetime | None
+    last_error_at: datetime | None
+    last_error: str | None
+    backlog: int
+
+
+def _channel_health(connection: IntegrationConnection, backlog: int) -> IntegrationHealth:
+    if connection.status is ConnectionStatus.FAILING:
+        health: Health = "failing"
+    else:
+        health = "never" if connection.last_success_at is None else "ok"
+    return IntegrationHealth(
+        "channel",
+        connection.provider,
+        connection.name,
+        health,
+        connection.last_success_at,
+        connection.last_error_at,
+        connection.last_error,
+        backlog,
+    )
+
+
+def _crm_health(connection: CrmConnection, backlog: int) -> IntegrationHealth:
+    read = CrmConnectionRead.model_validate(connection)
+    if not read.enabled:
+        health: Health = "disabled"
+    elif not read.healthy:
+        health = "failing"
+    else:
+        health = "never" if read.last_success_at is None else "ok"
+    return IntegrationHealth(
+        "crm", read.provider, read.provider, health, read.last_success_at, read.last_error_at, read.last_error, backlog
+    )
+
+
+async def _integrations(session: AsyncSession, page: ConsolePage) -> list[IntegrationHealth]:
+    inbound = await integrations.backlog(session, page.scope)
+    pushes = await sync.backlog(session, page.scope)
+    rows = [_channel_health(c, inbound) for c in await integrations.list_connections(session, page.scope)]
+    rows += [_crm_health(c, pushes) for c in await sync.list_connections(session, page.scope)]
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryFilter:
+    status: DeliveryStatus | None = None
+    endpoint_id: uuid.UUID | None = None
+
+    @classmethod
+    def parse(cls, status: str, endpoint: str) -> DeliveryFilter:
+        try:
+            return cls(DeliveryStatus(status) if status else None, uuid.UUID(endpoint) if endpoint else None)
+        except ValueError as exc:
+            raise ValidationFailed("invalid filter: delivery status or endpoint") from exc
 
 
 async def _render(
@@ -34,6 +109,7 @@ async def _render(
     *,
     report: ReplayReport | None = None,
     asked: dict[str, str] | None = None,
+    deliveries: DeliveryFilter | None = None,
 ) -> Response:
     queues = await ops.queue_depths(session, page.scope)
     dead, _ = await ops.list_dead_letters(session, page.scope, cursor=None, limit=50)
@@ -48,6 +124,7 @@ async def _render(
         received_from=None,
         received_to=None,
     )
+    shown = deliveries or DeliveryFilter()
     return render(
         request,
         "operacoes.html",
@@ -58,12 +135,32 @@ async def _render(
         rejected=[RejectedEventRead.model_validate(r) for r in rejected],
         report=report,
         asked=asked or {},
+        integrations=await _integrations(session, page),
+        endpoints={e.id: e for e in await webhooks.list_endpoints(session, page.scope)},
+        deliveries=await webhooks.recent_deliveries(
+            session, page.scope, status=shown.status, endpoint_id=shown.endpoint_id, limit=50
+        ),
+        delivery_filter=shown,
+        redelivered=request.query_params.get("redelivered", ""),
     )
 
 
 @router.get("")
-async def operations(request: Request, page: ManagerPage, session: DbSession) -> Response:
-    return await _render(request, page, session)
+async def operations(
+    request: Request,
+    page: ManagerPage,
+    session: DbSession,
+    delivery_status: Annotated[str, Query(max_length=16)] = "",
+    endpoint: Annotated[str, Query(max_length=36)] = "",
+) -> Response:
+    return await _render(request, page, session, deliveries=DeliveryFilter.parse(delivery_status, endpoint))
+
+
+@router.post("/webhooks/{endpoint_id}/deliveries/{delivery_id}/redeliver")
+async def redeliver(endpoint_id: uuid.UUID, delivery_id: uuid.UUID, page: ManagerPage, session: DbSession) -> Response:
+    """One more attempt now, through the same service as the API's redelivery (a disabled endpoint refuses)."""
+    await webhooks.redeliver(session, page.scope, endpoint_id=endpoint_id, delivery_id=delivery_id)
+    return RedirectResponse(f"/app/operacoes?redelivered={delivery_id}#deliveries", status_code=303)
 
 
 @router.post("/dead-letters/{message_id}/retry")

@@ -20,12 +20,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from leadflow.console import session as cookies
 from leadflow.console.assets import vendor_url
-from leadflow.kit.errors import Forbidden, LeadflowError
+from leadflow.kit.errors import Forbidden, LeadflowError, Wording, wording
 from leadflow.kit.i18n import negotiate, translate, translations
 from leadflow.kit.web import SAFE_METHODS, UnitOfWorkRoute
 
 TEMPLATES = Path(__file__).parent / "templates"
 DOMAIN = "console"
+# The services' refusals (`Wording` templates), translated for whoever reads them in the console.
+ERRORS_DOMAIN = "errors"
 LANG_COOKIE = "lf_lang"
 log = structlog.get_logger("leadflow.console")
 
@@ -109,6 +111,33 @@ def t(locale: str, message: str, **params: object) -> str:
     return translate(locale, DOMAIN, message, **params)
 
 
+def said(locale: str, sentence: Wording) -> str:
+    """A service's sentence in the reader's language; its English text when no catalog has it."""
+    return translate(locale, _catalog_of(locale, sentence), sentence.template, **sentence.params)
+
+
+def is_translated(locale: str, sentence: Wording) -> bool:
+    return locale == "en" or _has(locale, ERRORS_DOMAIN, sentence) or _has(locale, DOMAIN, sentence)
+
+
+def _catalog_of(locale: str, sentence: Wording) -> str:
+    # The settings forms translated some refusals in the console's catalog before `errors` existed.
+    return ERRORS_DOMAIN if _has(locale, ERRORS_DOMAIN, sentence) or not _has(locale, DOMAIN, sentence) else DOMAIN
+
+
+def _has(locale: str, domain: str, sentence: Wording) -> bool:
+    return translations(locale, domain).gettext(sentence.template) != sentence.template
+
+
+def explain(locale: str, refusal: LeadflowError) -> str:
+    """What a refusal says to the reader: the service's sentence when the catalog has it, else the error's title
+    (“Lead não encontrado” reads better than an English sentence naming an id), else the English sentence."""
+    for sentence in (refusal.wording, Wording(refusal.title)):
+        if is_translated(locale, sentence):
+            return said(locale, sentence)
+    return refusal.detail
+
+
 def is_script_request(request: Request) -> bool:
     return request.headers.get("hx-request") == "true" or request.headers.get("x-requested-with") == "fetch"
 
@@ -138,7 +167,7 @@ async def _check_csrf(request: Request) -> None:
         field = form.get(cookies.CSRF_FIELD)
         presented = field if isinstance(field, str) else None
     if not cookies.csrf_valid(request, presented):
-        raise CsrfRefused("the form is stale or was not sent by the console; reload the page and try again")
+        raise CsrfRefused(wording("the form is stale or was not sent by the console; reload the page and try again"))
 
 
 class ConsoleRoute(UnitOfWorkRoute):
@@ -156,7 +185,7 @@ class ConsoleRoute(UnitOfWorkRoute):
             except LoginRequired:
                 response = login_redirect(request)
             except LeadflowError as exc:
-                response = error_page(request, exc.status, exc.detail or exc.title)
+                response = error_page(request, exc.status, explain(request_locale(request), exc))
             except RequestValidationError as exc:
                 log.info("console form refused", errors=exc.errors())
                 response = error_page(request, 422, t(request_locale(request), "Some fields are invalid."))

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.customfield.repository import CustomFieldRepository
 from leadflow.customfield.schemas import CustomFieldCreate, CustomFieldUpdate
-from leadflow.kit.errors import Conflict, NotFound, ValidationFailed
+from leadflow.kit.errors import Conflict, NotFound, ValidationFailed, wording
 from leadflow.kit.scope import Scope
 from leadflow.models import CustomFieldDefinition, CustomFieldType
 
@@ -122,7 +122,7 @@ def _check_options(field_type: CustomFieldType, options: list[str]) -> None:
 async def create_field(session: AsyncSession, scope: Scope, *, data: CustomFieldCreate) -> CustomFieldDefinition:
     repo = CustomFieldRepository(session)
     if await repo.by_key(data.entity, data.key):
-        raise Conflict(f"{data.entity} already has a custom field {data.key!r}")
+        raise Conflict(wording("%(entity)s already has a custom field %(key)s", entity=data.entity, key=data.key))
     _check_options(data.type, data.options)
     field = repo.add(CustomFieldDefinition(**data.model_dump()))
     await session.flush()

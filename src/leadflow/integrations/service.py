@@ -163,8 +163,13 @@ async def health(session: AsyncSession, scope: Scope, *, connection_id: uuid.UUI
         last_success_at=connection.last_success_at,
         last_error_at=connection.last_error_at,
         last_error=connection.last_error,
-        backlog=await pending_deliveries(session),
+        backlog=await backlog(session, scope),
     )
+
+
+async def backlog(session: AsyncSession, scope: Scope) -> int:
+    """Verified inbound deliveries of the tenant still waiting for their intake, every connection together."""
+    return await pending_deliveries(session)
 
 
 def note_success(connection: IntegrationConnection) -> None:

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 PROBLEM_BASE = "https://leadflow.dev/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
+@dataclass(frozen=True, slots=True)
+class Wording:
+    """A sentence for people: its English template, which is also the message id the `errors` catalog translates,
+    and the values it names. The API answers the English sentence; the console shows it in the reader's language."""
+
+    template: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.template % self.params if self.params else self.template
+
+
+def wording(template: str, **params: object) -> Wording:
+    return Wording(template, params)
+
+
 class LeadflowError(Exception):
-    """An error the API answers as problem+json; subclasses set status, a stable code and a title."""
+    """An error the API answers as problem+json; subclasses set status, a stable code and a title. ``detail`` may
+    be a :class:`Wording`, so that the console can translate it; ``detail`` itself is always the English text."""
 
     status: ClassVar[int] = 400
     code: ClassVar[str] = "bad-request"
@@ -19,14 +38,15 @@ class LeadflowError(Exception):
 
     def __init__(
         self,
-        detail: str | None = None,
+        detail: str | Wording | None = None,
         *,
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
         **extra: Any,
     ) -> None:
-        super().__init__(detail or self.title)
-        self.detail = detail or self.title
+        self.wording = detail if isinstance(detail, Wording) else Wording(detail or self.title)
+        self.detail = str(self.wording)
+        super().__init__(self.detail)
         self.errors = errors
         self.headers = headers or {}
         self.extra = extra
@@ -106,7 +126,7 @@ class TooManyRequests(LeadflowError):
     code = "too-many-requests"
     title = "Too many requests"
 
-    def __init__(self, detail: str | None = None, *, retry_after: int, **kw: Any) -> None:
+    def __init__(self, detail: str | Wording | None = None, *, retry_after: int, **kw: Any) -> None:
         kw.setdefault("headers", {"Retry-After": str(max(1, retry_after))})
         super().__init__(detail, **kw)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflow.kit.errors import Conflict, NotFound, ValidationFailed
+from leadflow.kit.errors import Conflict, NotFound, ValidationFailed, Wording, wording
 from leadflow.kit.scope import Scope
 from leadflow.kit.time import utcnow
 from leadflow.lead.repository import (
@@ -145,8 +145,12 @@ async def _ensure_name_free(repo: PipelineRepository, name: str, *, keep: uuid.U
     existing = await repo.by_name(name)
     if existing is None or existing.id == keep:
         return
-    hint = " (deleted)" if existing.deleted_at else ""
-    raise Conflict(f"a pipeline named {name!r} already exists{hint}", errors=[{"field": "name", "message": "taken"}])
+    taken = (
+        wording("a deleted pipeline is named %(name)s", name=name)
+        if existing.deleted_at
+        else wording("a pipeline named %(name)s already exists", name=name)
+    )
+    raise Conflict(taken, errors=[{"field": "name", "message": "taken"}])
 
 
 async def _make_default(repo: PipelineRepository, pipeline: Pipeline) -> None:
@@ -180,7 +184,13 @@ async def delete_pipeline(session: AsyncSession, scope: Scope, *, pipeline_id: u
         raise Conflict("this is the default pipeline: make another one the default first")
     holding = await LeadRepository(session).count_everywhere(Lead.pipeline_id == pipeline.id)
     if holding:
-        raise Conflict(f"pipeline {pipeline.name} still holds {holding} leads: move or delete them first")
+        raise Conflict(
+            wording(
+                "pipeline %(pipeline)s still holds %(count)s leads: move or delete them first",
+                pipeline=pipeline.name,
+                count=holding,
+            )
+        )
     pipeline.deleted_at = utcnow()
 
 
@@ -214,7 +224,14 @@ async def update_stage(session: AsyncSession, scope: Scope, *, stage_id: uuid.UU
     if nulls:
         raise invalid(nulls[0], "cannot be null")
     if "kind" in changes and changes["kind"] != stage.kind:
-        await _refuse_if_holding(session, stage, "change the kind of")
+        await _refuse_if_holding(
+            session,
+            stage,
+            wording(
+                "cannot change the kind of stage %(stage)s: %(count)s leads are in it; move them first",
+                stage=stage.name,
+            ),
+        )
     if (position := changes.pop("position", None)) is not None:
         reordered(await StageRepository(session).of_pipeline(stage.pipeline_id), stage, position)
     for name, value in changes.items():
@@ -225,7 +242,11 @@ async def update_stage(session: AsyncSession, scope: Scope, *, stage_id: uuid.UU
 async def delete_stage(session: AsyncSession, scope: Scope, *, stage_id: uuid.UUID) -> None:
     """Archive the stage (history keeps naming it) and drop its transitions; 409 while leads sit in it."""
     stage = await get_stage(session, scope, stage_id=stage_id)
-    await _refuse_if_holding(session, stage, "delete")
+    await _refuse_if_holding(
+        session,
+        stage,
+        wording("cannot delete stage %(stage)s: %(count)s leads are in it; move them first", stage=stage.name),
+    )
     for transition in await TransitionRepository(session).touching(stage.id):
         await session.delete(transition)
     stage.is_active = False
@@ -234,11 +255,11 @@ async def delete_stage(session: AsyncSession, scope: Scope, *, stage_id: uuid.UU
         other.position = index
 
 
-async def _refuse_if_holding(session: AsyncSession, stage: Stage, action: str) -> None:
+async def _refuse_if_holding(session: AsyncSession, stage: Stage, refusal: Wording) -> None:
     # A won stage keeps its won leads forever: changing its kind would silently change what they mean.
     holding = await LeadRepository(session).count_everywhere(Lead.stage_id == stage.id)
     if holding:
-        raise Conflict(f"cannot {action} stage {stage.name}: {holding} leads are in it; move them first")
+        raise Conflict(Wording(refusal.template, {**refusal.params, "count": holding}))
 
 
 # Transitions
@@ -293,7 +314,9 @@ async def create_loss_reason(session: AsyncSession, scope: Scope, *, data: LossR
     repo = LossReasonRepository(session)
     existing = await repo.by_name(data.name)
     if existing is not None and existing.deleted_at is None:
-        raise Conflict(f"a loss reason named {data.name!r} already exists", errors=[{"field": "name"}])
+        raise Conflict(
+            wording("a loss reason named %(name)s already exists", name=data.name), errors=[{"field": "name"}]
+        )
     if existing is not None:
         existing.deleted_at = None
         return existing

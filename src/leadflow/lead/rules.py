@@ -14,7 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from leadflow.kit.errors import ValidationFailed
+from leadflow.kit.errors import ValidationFailed, wording
 from leadflow.models import Lead, Pipeline, Stage, StageKind
 
 # Lead fields a stage may require; custom fields are named "custom_fields.<key>".
@@ -96,7 +96,7 @@ def check_move(
 
 def other_pipeline_refusal(target: Stage, funnel: Funnel) -> ValidationFailed:
     return StageOfAnotherPipeline(
-        f"stage {target.name} is not in pipeline {funnel.pipeline.name}",
+        wording("stage %(stage)s is not in pipeline %(pipeline)s", stage=target.name, pipeline=funnel.pipeline.name),
         errors=[{"field": "stage_id", "message": f"belongs to another pipeline than {funnel.pipeline.name}"}],
     )
 
@@ -107,7 +107,7 @@ def check_entry(lead: Lead, target: Stage, *, loss_reason_id: uuid.UUID | None) 
     refusal = requirements_refusal(lead, target)
     if refusal is None and target.kind is StageKind.LOST and loss_reason_id is None:
         return LossReasonRequired(
-            f"stage {target.name} is a lost stage: give a loss_reason_id",
+            wording("stage %(stage)s is a lost stage: give a loss_reason_id", stage=target.name),
             errors=[{"field": "loss_reason_id", "message": f"required to enter stage {target.name}"}],
         )
     return refusal
@@ -118,7 +118,12 @@ def _refuse_transition(lead: Lead, target: Stage, funnel: Funnel) -> ValidationF
         return None
     source = funnel.stage_name(lead.stage_id)
     return TransitionNotAllowed(
-        f"pipeline {funnel.pipeline.name} does not allow moving from {source} to {target.name}",
+        wording(
+            "pipeline %(pipeline)s does not allow moving from %(source)s to %(target)s",
+            pipeline=funnel.pipeline.name,
+            source=source,
+            target=target.name,
+        ),
         errors=[{"field": "stage_id", "message": f"{source} → {target.name} is not an allowed transition"}],
     )
 
@@ -129,7 +134,7 @@ def requirements_refusal(lead: Lead, stage: Stage) -> ValidationFailed | None:
     if not missing:
         return None
     return StageRequirementsMissing(
-        f"stage {stage.name} requires {', '.join(missing)}",
+        wording("stage %(stage)s requires %(fields)s", stage=stage.name, fields=", ".join(missing)),
         errors=[{"field": name, "message": f"required in stage {stage.name}"} for name in missing],
     )
 

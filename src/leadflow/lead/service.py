@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.bus.outbox import enqueue
 from leadflow.customfield.service import validate_custom_fields
-from leadflow.kit.errors import Forbidden, NotFound, ValidationFailed
+from leadflow.kit.errors import Forbidden, NotFound, ValidationFailed, Wording, wording
 from leadflow.kit.ids import new_id
 from leadflow.kit.scope import Scope
 from leadflow.kit.time import utcnow
@@ -142,7 +142,7 @@ def _is_broker(scope: Scope) -> bool:
 def _check_may_hand_to(scope: Scope, owner_id: uuid.UUID | None) -> None:
     """A broker only takes leads themselves; whoever else may write hands a lead to anyone."""
     if _is_broker(scope) and owner_id != scope.actor_id:
-        raise Forbidden("a broker may only assign leads to themselves")
+        raise Forbidden(wording("a broker may only assign leads to themselves"))
 
 
 # Reading
@@ -201,9 +201,9 @@ async def _referenced(session: AsyncSession, field: str, row_id: uuid.UUID) -> A
 
 
 async def _check_references(session: AsyncSession, values: dict[str, Any]) -> None:
-    for field in ("team_id", "property_id", "development_id"):
-        if values.get(field) is not None:
-            await _referenced(session, field, values[field])
+    for name in ("team_id", "property_id", "development_id"):
+        if values.get(name) is not None:
+            await _referenced(session, name, values[name])
 
 
 async def _working_user(session: AsyncSession, owner_id: uuid.UUID, *, field: str = "owner_id") -> User:
@@ -364,7 +364,7 @@ async def _create_person(session: AsyncSession, scope: Scope, person: PersonCrea
     except ValidationFailed as exc:
         # The person's fields are inside the lead body: name them as such ("person.phones.0").
         errors = [{**e, "field": f"person.{e.get('field', '')}"} for e in exc.errors or []]
-        raise ValidationFailed(exc.detail, errors=errors) from exc
+        raise ValidationFailed(exc.wording, errors=errors) from exc
 
 
 def _interest_values(interest: InterestIn, *, only_sent: bool = False) -> dict[str, Any]:
@@ -623,9 +623,21 @@ class BulkPlan:
 
     leads: list[Lead]
     errors: list[dict[str, Any]]
+    reasons: dict[uuid.UUID, Wording] = field(default_factory=dict)
 
     def refuse(self, index: int, lead: Lead, error: ValidationFailed) -> None:
         self.errors.append({"field": f"lead_ids.{index}", "lead_id": str(lead.id), "message": error.detail})
+        self.reasons[lead.id] = error.wording
+
+
+class BulkRefused(ValidationFailed):
+    """Some leads refuse a bulk action; ``reasons`` keeps each lead's refusal as a sentence the console
+    translates (the problem body lists them in English under ``errors``)."""
+
+    def __init__(self, plan: BulkPlan) -> None:
+        refused = wording("%(count)s leads refuse this action; none changed", count=len(plan.errors))
+        super().__init__(refused, errors=plan.errors)
+        self.reasons = plan.reasons
 
 
 async def bulk_update(session: AsyncSession, scope: Scope, *, data: LeadBulk) -> BulkResult:
@@ -635,12 +647,12 @@ async def bulk_update(session: AsyncSession, scope: Scope, *, data: LeadBulk) ->
     owners and managers.
     """
     if data.action is BulkAction.REASSIGN and not manages_leads(scope):
-        raise Forbidden("only owners and managers reassign leads in bulk")
+        raise Forbidden(wording("only owners and managers reassign leads in bulk"))
     leads = await _visible_leads(session, data.lead_ids)
     plan = BulkPlan(leads=leads, errors=[])
     apply = await _planned_action(session, scope, data, plan)
     if plan.errors:
-        raise ValidationFailed(f"{len(plan.errors)} leads refuse this action; none changed", errors=plan.errors)
+        raise BulkRefused(plan)
     for lead in plan.leads:
         apply(lead)
     await session.flush()

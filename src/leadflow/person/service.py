@@ -9,13 +9,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflow.bus.outbox import enqueue
 from leadflow.customfield.service import validate_custom_fields
 from leadflow.kit import audit
 from leadflow.kit.br import InvalidValue
-from leadflow.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from leadflow.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed, wording
 from leadflow.kit.scope import Scope
 from leadflow.kit.time import utcnow
 from leadflow.models import Consent, ConsentStatus, IdentityKind, Person, PersonIdentity, PersonMerge
+from leadflow.person.events import PersonUpdated
 from leadflow.person.identities import (
     DOCUMENT_KINDS,
     IdentityValue,
@@ -228,6 +230,9 @@ async def update_person(session: AsyncSession, scope: Scope, *, person_id: uuid.
     if await _replace_identities(session, person, parsed, document=documents):
         person.updated_at = utcnow()  # the identities are part of the person as the API shows it
     await session.flush()
+    if data.model_fields_set:
+        facts = {"person_id": str(person.id), "fields": sorted(data.model_fields_set)}
+        enqueue(session, PersonUpdated(tenant_id=person.tenant_id, payload=facts))
     return person
 
 
@@ -365,7 +370,13 @@ async def restore_person(session: AsyncSession, scope: Scope, *, person_id: uuid
     if person is None:
         raise PersonNotFound(f"person {person_id} not found")
     if person.merged_into_id is not None:
-        raise Conflict(f"person {person_id} was merged into {person.merged_into_id}: undo the merge instead")
+        raise Conflict(
+            wording(
+                "person %(person)s was merged into %(survivor)s: undo the merge instead",
+                person=person_id,
+                survivor=person.merged_into_id,
+            )
+        )
     person.deleted_at = None
     await session.flush()
     return person
@@ -530,7 +541,13 @@ async def undo_merge(session: AsyncSession, scope: Scope, *, merge_id: uuid.UUID
     survivor = await people.get_or_raise(merge.survivor_id, include_deleted=True)
     merged = await people.get_or_raise(merge.merged_id, include_deleted=True)
     if survivor.merged_into_id is not None:
-        raise Conflict(f"person {survivor.id} was since merged into {survivor.merged_into_id}: undo that merge first")
+        raise Conflict(
+            wording(
+                "person %(person)s was since merged into %(survivor)s: undo that merge first",
+                person=survivor.id,
+                survivor=survivor.merged_into_id,
+            )
+        )
     await _move_back(session, merge, survivor_id=survivor.id, merged_id=merged.id)
     _revert_filled_fields(survivor, merged, merge.survivor_before)
     merged.deleted_at = None

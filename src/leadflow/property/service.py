@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.customfield.service import validate_custom_fields
-from leadflow.kit.errors import Conflict, NotFound, ValidationFailed
+from leadflow.kit.errors import Conflict, NotFound, ValidationFailed, wording
 from leadflow.kit.scope import Scope
 from leadflow.kit.time import utcnow
 from leadflow.models import Development, DevelopmentPhase, Lead, LeadInterest, Property, PropertyStatus
@@ -229,9 +229,13 @@ async def _ensure_reference_free(repo: PropertyRepository, reference: str) -> No
     existing = await repo.by_reference(reference, include_deleted=True)
     if existing is None:
         return
-    hint = " (it is deleted: restore it instead)" if existing.deleted_at else ""
+    taken = (
+        wording("a deleted property has reference %(reference)s: restore it instead", reference=reference)
+        if existing.deleted_at
+        else wording("a property with reference %(reference)s already exists", reference=reference)
+    )
     raise Conflict(
-        f"a property with reference {reference} already exists{hint}",
+        taken,
         errors=[{"field": "reference", "message": "already used in this tenant"}],
     )
 
@@ -242,7 +246,7 @@ async def _flush_reference(session: AsyncSession, reference: str) -> None:
         await session.flush()
     except IntegrityError as exc:
         raise Conflict(
-            f"a property with reference {reference} already exists",
+            wording("a property with reference %(reference)s already exists", reference=reference),
             errors=[{"field": "reference", "message": "already used in this tenant"}],
         ) from exc
 
@@ -267,7 +271,8 @@ async def _free_slug(repo: DevelopmentRepository, base: str) -> str:
 async def _claim_slug(repo: DevelopmentRepository, slug: str) -> str:
     if await repo.slug_taken(slug):
         raise Conflict(
-            f"the slug {slug!r} is already used", errors=[{"field": "slug", "message": "already used in this tenant"}]
+            wording("the address %(slug)s is already used", slug=slug),
+            errors=[{"field": "slug", "message": "already used in this tenant"}],
         )
     return slug
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leadflow.kit.errors import Forbidden, NotFound, ValidationFailed
+from leadflow.kit.errors import Forbidden, NotFound, ValidationFailed, wording
 from leadflow.kit.scope import Scope
 from leadflow.lead.schemas import LeadFilters
 from leadflow.models import SavedView
@@ -69,7 +69,7 @@ async def save_view(session: AsyncSession, scope: Scope, *, name: str, query: st
         view.query = canonical
     else:
         if len(await repo.of_user(owner)) >= MAX_VIEWS:
-            raise ValidationFailed(f"at most {MAX_VIEWS} saved views; delete one first")
+            raise ValidationFailed(wording("at most %(count)s saved views; delete one first", count=MAX_VIEWS))
         view = repo.add(SavedView(user_id=owner, name=name, query=canonical))
     await session.flush()
     return view

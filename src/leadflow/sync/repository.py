@@ -5,11 +5,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.kit.repository import Repository
-from leadflow.models import CrmConnection, ExternalRef, IdentityKind, Lead, Person, PersonIdentity, Stage, User
+from leadflow.models import (
+    CrmConnection,
+    ExternalRef,
+    IdentityKind,
+    Lead,
+    OutboxMessage,
+    OutboxStatus,
+    Person,
+    PersonIdentity,
+    Stage,
+    User,
+)
+from leadflow.sync.events import TRIGGERS, ResyncRequested
 
 
 class CrmConnectionRepository(Repository[CrmConnection]):
@@ -21,6 +33,17 @@ class CrmConnectionRepository(Repository[CrmConnection]):
 
     async def enabled(self) -> Sequence[CrmConnection]:
         return await self.all(self.select().where(CrmConnection.enabled.is_(True)).order_by(CrmConnection.provider))
+
+    async def listed(self) -> Sequence[CrmConnection]:
+        return await self.all(self.select().order_by(CrmConnection.provider))
+
+
+async def pending_pushes(session: AsyncSession) -> int:
+    """Lead changes and re-sync requests of the tenant the CRM handlers have not taken yet (the sync backlog)."""
+    stmt = select(func.count()).where(
+        OutboxMessage.event_name.in_((*TRIGGERS, ResyncRequested.name)), OutboxMessage.status == OutboxStatus.PENDING
+    )
+    return int((await session.execute(stmt)).scalar_one())
 
 
 class ExternalRefRepository(Repository[ExternalRef]):

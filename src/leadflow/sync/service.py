@@ -36,7 +36,13 @@ from leadflow.sync.fields import (
     rdstation_contact,
     salesforce_record,
 )
-from leadflow.sync.repository import CrmConnectionRepository, ExternalRefRepository, SyncSourceRepository, lock_entity
+from leadflow.sync.repository import (
+    CrmConnectionRepository,
+    ExternalRefRepository,
+    SyncSourceRepository,
+    lock_entity,
+    pending_pushes,
+)
 
 log = structlog.get_logger("leadflow.sync")
 
@@ -185,6 +191,14 @@ async def connect_rdstation(
     public = data.model_dump(mode="json", exclude={"api_token"})
     secrets = {"api_token": data.api_token.get_secret_value()}
     return await _connect(session, provider=RDSTATION, public=public, secrets=secrets, config=config)
+
+
+async def list_connections(session: AsyncSession, scope: Scope) -> Sequence[CrmConnection]:
+    return await CrmConnectionRepository(session).listed()
+
+
+async def backlog(session: AsyncSession, scope: Scope) -> int:
+    return await pending_pushes(session)
 
 
 async def get_connection(session: AsyncSession, scope: Scope, *, provider: str) -> CrmConnection:

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.auth.schemas import MeKey, MeRead, MeTenant, MeUser
 from leadflow.kit.crypto import hash_password
-from leadflow.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from leadflow.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed, wording
 from leadflow.kit.scope import Scope
 from leadflow.kit.time import utcnow
 from leadflow.models import ApiKey, Role, Team, TeamMember, User
@@ -37,7 +37,9 @@ async def create_user(session: AsyncSession, scope: Scope, *, data: UserCreate) 
     _check_may_grant(scope, data.role)
     users = UserRepository(session)
     if await users.by_email(data.email, include_deleted=True):
-        raise Conflict(f"a user with e-mail {data.email} already exists (restore it if it was deleted)")
+        raise Conflict(
+            wording("a user with e-mail %(email)s already exists (restore it if it was deleted)", email=data.email)
+        )
     user = users.add(
         User(
             email=data.email,
@@ -135,7 +137,7 @@ async def _team_read(session: AsyncSession, teams: list[Team]) -> list[TeamRead]
 async def create_team(session: AsyncSession, scope: Scope, *, data: TeamCreate) -> TeamRead:
     teams = TeamRepository(session)
     if await teams.by_name(data.name):
-        raise Conflict(f"a team named {data.name!r} already exists")
+        raise Conflict(wording("a team named %(name)s already exists", name=data.name))
     team = teams.add(Team(name=data.name))
     await session.flush()
     for user_id in data.member_ids:
@@ -164,7 +166,7 @@ async def update_team(session: AsyncSession, scope: Scope, *, team_id: uuid.UUID
     team = await _team(session, team_id)
     if data.name is not None and data.name != team.name:
         if await TeamRepository(session).by_name(data.name):
-            raise Conflict(f"a team named {data.name!r} already exists")
+            raise Conflict(wording("a team named %(name)s already exists", name=data.name))
         team.name = data.name
     await session.flush()
     return (await _team_read(session, [team]))[0]

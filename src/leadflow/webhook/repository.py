@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from leadflow.kit.repository import Repository
-from leadflow.models import EndpointStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from leadflow.models import DeliveryStatus, EndpointStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
 class EndpointRepository(Repository[WebhookEndpoint]):
@@ -39,3 +39,28 @@ class DeliveryRepository(Repository[WebhookDelivery]):
     async def attempts(self, delivery_id: uuid.UUID) -> Sequence[WebhookAttempt]:
         stmt = select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery_id).order_by(WebhookAttempt.number)
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def recent(
+        self, *, status: DeliveryStatus | None, endpoint_id: uuid.UUID | None, limit: int
+    ) -> Sequence[WebhookDelivery]:
+        """The tenant's latest deliveries across its endpoints, newest first."""
+        stmt = self.select().order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc()).limit(limit)
+        if status is not None:
+            stmt = stmt.where(WebhookDelivery.status == status)
+        if endpoint_id is not None:
+            stmt = stmt.where(WebhookDelivery.endpoint_id == endpoint_id)
+        return await self.all(stmt)
+
+    async def attempts_of(self, delivery_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[WebhookAttempt]]:
+        """The attempts of several deliveries in one query, each list in attempt order."""
+        found: dict[uuid.UUID, list[WebhookAttempt]] = {delivery_id: [] for delivery_id in delivery_ids}
+        if not delivery_ids:
+            return found
+        stmt = (
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id.in_(delivery_ids))
+            .order_by(WebhookAttempt.delivery_id, WebhookAttempt.number)
+        )
+        for attempt in (await self.session.execute(stmt)).scalars():
+            found[attempt.delivery_id].append(attempt)
+        return found

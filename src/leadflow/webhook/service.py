@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.bus.outbox import enqueue
 from leadflow.config import Settings
-from leadflow.kit.errors import Conflict, NotFound, ValidationFailed
+from leadflow.kit.errors import Conflict, NotFound, ValidationFailed, wording
 from leadflow.kit.http import SsrfPolicy, UnsafeUrl, check_url
 from leadflow.kit.ids import new_id
 from leadflow.kit.scope import Scope
@@ -20,6 +20,7 @@ from leadflow.kit.sealing import KeyRing
 from leadflow.kit.time import utcnow
 from leadflow.models import (
     AttemptTrigger,
+    DeliveryStatus,
     EndpointStatus,
     WebhookAttempt,
     WebhookDelivery,
@@ -106,7 +107,7 @@ async def _check_url(url: str, policy: SsrfPolicy) -> None:
         await check_url(url, policy)
     except UnsafeUrl as refused:
         raise UnsafeEndpointUrl(
-            f"webhooks cannot be sent to this URL: {refused.reason}",
+            wording("webhooks cannot be sent to this URL: %(reason)s", reason=refused.reason),
             errors=[{"field": "url", "message": refused.reason}],
         ) from refused
 
@@ -188,6 +189,28 @@ async def list_deliveries(
 ) -> tuple[list[WebhookDelivery], str | None]:
     await get_endpoint(session, scope, endpoint_id=endpoint_id)
     return await DeliveryRepository(session).of_endpoint(endpoint_id, cursor=cursor, limit=limit)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryWithAttempts:
+    delivery: WebhookDelivery
+    attempts: list[WebhookAttempt]
+
+
+async def recent_deliveries(
+    session: AsyncSession,
+    scope: Scope,
+    *,
+    status: DeliveryStatus | None = None,
+    endpoint_id: uuid.UUID | None = None,
+    limit: int = 50,
+) -> list[DeliveryWithAttempts]:
+    """The latest deliveries of every endpoint of the tenant (or of one), each with its attempts: what the
+    operations page lists to find a failing partner and redeliver."""
+    repo = DeliveryRepository(session)
+    deliveries = await repo.recent(status=status, endpoint_id=endpoint_id, limit=limit)
+    attempts = await repo.attempts_of([d.id for d in deliveries])
+    return [DeliveryWithAttempts(delivery=d, attempts=attempts[d.id]) for d in deliveries]
 
 
 async def get_delivery(

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from leadflow.console.web import t
+from leadflow.console.web import is_translated, said, t
 from leadflow.kit.errors import Conflict, Forbidden, LeadflowError, ValidationFailed
 
 # Service refusals a form shows in place; anything else (a 404 above all) is the console's error page.
@@ -78,8 +78,8 @@ def refusal(locale: str, exc: Exception, *, form: str, values: Mapping[str, str]
     for item in exc.errors or []:
         wording = str(item.get("message") or exc.detail)
         errors[str(item.get("field", "form"))] = translated(locale, wording) or t(locale, "Invalid value.")
-    if general := translated(locale, exc.detail):
-        return FormState(form, exc.status, errors, general, values=values)
+    if is_translated(locale, exc.wording):
+        return FormState(form, exc.status, errors, said(locale, exc.wording), values=values)
     general = {
         409: t(locale, "This conflicts with what is already saved."),
         403: t(locale, "You may not do this"),
