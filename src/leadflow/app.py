@@ -50,14 +50,15 @@ from leadflow.user.endpoints import router as user_router
 from leadflow.webhook.endpoints import router as webhook_router
 
 
-def bounded_waits(settings: Settings) -> dict[str, Any]:
+def bounded_waits(settings: Settings, *, statement_timeout: float | None = None) -> dict[str, Any]:
     """Engine options so an unreachable PostgreSQL (down, partitioned, blackholed) fails a request in bounded time,
     answered 503 with Retry-After (kit.errors.is_unavailable), instead of hanging it: a connect timeout, a
     per-statement timeout (asyncpg's ``command_timeout``, on every query including the pool's pre-ping) and a
-    bound on waiting for a pooled connection. SQLite has its own busy timeout."""
+    bound on waiting for a pooled connection. SQLite has its own busy timeout. ``statement_timeout`` replaces the
+    API's budget (the worker's handlers get a longer one)."""
     if is_sqlite(settings.effective_database_url):
         return {}
-    statement = settings.database_statement_timeout_seconds
+    statement = statement_timeout or settings.database_statement_timeout_seconds
     return {
         "connect_args": {"timeout": settings.database_connect_timeout_seconds, "command_timeout": statement},
         "pool_timeout": statement,

@@ -221,7 +221,10 @@ def worker(
     retry = RetryPolicy(max_attempts=max_attempts, base=timedelta(seconds=retry_base))
 
     async def run() -> None:
-        db = _database(settings)
+        from leadflow.app import bounded_waits
+
+        waits = bounded_waits(settings, statement_timeout=settings.worker_statement_timeout_seconds)
+        db = Database(create_engine(settings.effective_database_url, **waits))
         dispatcher = Dispatcher(db, batch_size=batch_size, lease=timedelta(seconds=lease), retry=retry)
         loop = Worker(dispatcher, poll_interval=poll_interval)
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
         description="PostgreSQL, the server's requests: give up on a statement (or on waiting for a pooled "
         "connection) after this long, so an unreachable database answers 503 instead of hanging requests",
     )
+    worker_statement_timeout_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="PostgreSQL, the worker's handlers: give up on a statement after this long, so a stuck query "
+        "fails its handler (retried with backoff, then dead-lettered) instead of hanging the worker",
+    )
     redis_url: str | None = None
 
     host: str = "127.0.0.1"

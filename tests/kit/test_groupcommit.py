@@ -13,7 +13,9 @@ from contextlib import asynccontextmanager
 
 import pytest
 from sqlalchemy.exc import OperationalError
+from structlog.testing import CapturingLogger
 
+from leadflow.kit import groupcommit
 from leadflow.kit.groupcommit import GroupCommit, GroupCommitFailed, GroupCommitOverloaded
 
 POISON = "poison"
@@ -107,6 +109,14 @@ class TestSharedTransactions:
         ]
 
 
+@pytest.fixture
+def logged(monkeypatch: pytest.MonkeyPatch) -> CapturingLogger:
+    """What the group commit logs, as called (the app's logging configuration caches its loggers)."""
+    capturing = CapturingLogger()
+    monkeypatch.setattr(groupcommit, "log", capturing)
+    return capturing
+
+
 class TestFailures:
     async def test_a_commit_that_fails_answers_every_caller_with_an_error_and_keeps_nothing(self) -> None:
         ledger = Ledger()
@@ -116,6 +126,24 @@ class TestFailures:
         assert all(isinstance(result, GroupCommitFailed) for result in results)
         assert ledger.kept == []
         assert (committer.stats.transactions, committer.stats.failures) == (0, 1)  # a database failure is not retried
+
+    async def test_an_outage_is_logged_as_one_line_without_a_traceback_or_the_drivers_text(
+        self, logged: CapturingLogger
+    ) -> None:
+        ledger = Ledger()
+        ledger.fail_commits_with = OperationalError("INSERT", {"email": "maria@example.com"}, Exception("gone"))
+        await submit_all(group_commit(ledger), ["e1", "e2"])
+        assert [(call.method_name, call.args, call.kwargs) for call in logged.calls] == [
+            ("warning", ("group write failed: database unavailable",), {"items": 2, "error": "OperationalError"})
+        ]
+
+    async def test_an_unexpected_failure_keeps_its_traceback(self, logged: CapturingLogger) -> None:
+        ledger = Ledger()
+        ledger.fail_commits_with = RuntimeError("a bug")
+        await submit_all(group_commit(ledger), ["e1"])
+        assert [(call.method_name, call.args, "exc_info" in call.kwargs) for call in logged.calls] == [
+            ("error", ("group write failed",), True)
+        ]
 
     async def test_the_error_is_a_503_with_retry_after(self) -> None:
         ledger = Ledger()

@@ -160,3 +160,34 @@ class TestAnonymisingASubjectOfTheEventLog:
         export = await as_manager.get(f"/v1/people/{arrivals['joana'].id}/export")
         assert export.status_code == 200, export.text
         assert not [literal for literal in JOANA.literals if literal.casefold() in export.text.casefold()]
+
+
+class TestAnIdentifyNamingHerBeforeSheWasKnown:
+    async def test_closes_with_her_though_its_device_was_never_tied_to_her(
+        self,
+        anonymous: httpx.AsyncClient,
+        segment: httpx.AsyncClient,
+        worker: Dispatcher,
+        sales: SalesTeam,
+        as_manager: httpx.AsyncClient,
+        db: Database,
+        tenant: Tenant,
+    ) -> None:
+        early = _identify(JOANA, "trk-early-tablet", JOANA_IP)
+        del early["userId"]  # only the traits name her: no user id, no person yet, nothing ties the device to her
+        assert (await segment.post("/v1/identify", json=early)).json()["accepted"] == 1
+        twin = _identify(JOANA_TWIN, "trk-twin-tablet", TWIN_IP)
+        del twin["userId"]
+        assert (await segment.post("/v1/identify", json=twin)).json()["accepted"] == 1
+        await drain_now(worker)
+        assert (await anonymous.post("/v1/forms/contato", json=_form(JOANA, "trk-joana-site"))).status_code == 202
+        await drain_now(worker)
+        async with db.session(factories.owner_scope(tenant)) as session:
+            joana = (await session.execute(select(Person).where(Person.name == JOANA.name))).scalar_one()
+        assert JOANA.phone.removeprefix("+") in (await _events(as_manager)).replace("+", "")  # readable until now
+
+        await _anonymise(as_manager, joana)
+
+        listed = await _events(as_manager)
+        assert [value for value in (JOANA.email, JOANA.cpf, JOANA_IP) if value in listed] == []
+        assert [value for value in (JOANA_TWIN.email, TWIN_IP) if value not in listed] == []  # the twin's still opens

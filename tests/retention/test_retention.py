@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadflow.audit.chain import PURGE_ACTION
+from leadflow.capture.sealing import seal_rejected
 from leadflow.kit.db import Database
 from leadflow.kit.scope import Scope
 from leadflow.kit.storage import LocalStorage, tenant_key
@@ -29,7 +30,8 @@ from leadflow.models import (
     RetentionPolicy,
     Tenant,
 )
-from leadflow.models.privacy import Anonymisation
+from leadflow.models.privacy import Anonymisation, DataKey
+from leadflow.privacy.sealing import REJECTED, VISITOR
 from leadflow.retention.service import apply_retention
 from tests import factories
 from tests.audit.conftest import (
@@ -115,6 +117,46 @@ class TestOperationalLogs:
 
         assert totals["removed"]["rejected_events"] == 5
         assert await count(db, tenant, RejectedEvent) == 0
+
+
+async def add_sealed_rejected(db: Database, tenant: Tenant, *rows: RejectedEvent) -> None:
+    """Refused input as ingestion keeps it: its raw body sealed under the visitor's key or the day's."""
+    async with db.session(Scope.for_tenant(tenant.id)) as session:
+        await seal_rejected(session, Scope.for_tenant(tenant.id), rows)
+        session.add_all(rows)
+
+
+async def day_keys(db: Database, tenant: Tenant) -> set[str]:
+    async with db.session(Scope.for_tenant(tenant.id)) as session:
+        stmt = select(DataKey.subject_ref).where(DataKey.subject_kind.in_((REJECTED, VISITOR)))
+        return set((await session.scalars(stmt)).all())
+
+
+class TestRejectedInputKeys:
+    async def test_the_key_of_a_day_past_retention_is_destroyed_with_its_rows(
+        self, db: Database, tenant: Tenant, other_tenant: Tenant
+    ) -> None:
+        old, recent = rejected(45), rejected(2)
+        visitor = rejected(45)
+        visitor.raw = (
+            '{"anonymousId": "anon-123", "type": "nonsense"}'  # names a visitor: sealed under the visitor's key
+        )
+        await add_sealed_rejected(db, tenant, old, recent, visitor)
+        await add_sealed_rejected(db, other_tenant, rejected(45))
+        old_day, recent_day = f"day:{old.received_at.date()}", f"day:{recent.received_at.date()}"
+        assert await day_keys(db, tenant) == {old_day, recent_day, "anon-123"}
+
+        totals = await run_retention(db, tenant)
+
+        assert totals["removed"]["rejected_day_keys"] == 1
+        assert await day_keys(db, tenant) == {recent_day, "anon-123"}  # a visitor's key lives with the visitor
+        assert await count(db, tenant, RejectedEvent) == 1
+        assert await day_keys(db, other_tenant) == {old_day}  # each tenant's retention is its own
+
+    async def test_a_second_run_destroys_nothing_more(self, db: Database, tenant: Tenant) -> None:
+        await add_sealed_rejected(db, tenant, rejected(45))
+        await run_retention(db, tenant)
+        assert (await run_retention(db, tenant))["removed"]["rejected_day_keys"] == 0
 
 
 class TestAccessLog:

@@ -9,10 +9,14 @@ form's fields, traits, properties, context ip, user id, a vendor's raw delivery)
 - ``event``: the message id otherwise (a form without tracking id, a vendor delivery), tied to the person by the
   reader that identifies them (``link_event_to_person``).
 
+An event whose traits name an e-mail or a phone is sealed, inside its subject's key, under the key of each of them
+(``contact``, named by the HMAC of the match key): whoever owns that e-mail or phone takes the event with them when
+anonymised, even if the visitor who sent it was never tied to them.
+
 Anonymising a person destroys their keys (``privacy.service``): the rows stay as written, their personal part never
 opens again, and readers get the clear part only (``SealedPart.ANONYMISED`` marks it). Rejected input is sealed under
-its visitor's key when the body names one, else under a key per tenant and day (gone with the 30-day retention of
-operational logs).
+its visitor's key when the body names one, else under a key per tenant and day, destroyed by retention
+(``rejected_day_keys``) once the whole day is past the operational period.
 """
 
 from __future__ import annotations
@@ -26,12 +30,14 @@ from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leadflow.kit.br import InvalidValue, normalize_email, normalize_phone, phone_match_key
 from leadflow.kit.ids import new_id
 from leadflow.kit.scope import Scope
 from leadflow.models import Event, RejectedEvent
 from leadflow.pipeline.enrich import CLICK_ID_FIELDS, UTM_FIELDS, marketing_url
 from leadflow.privacy import keys as secrets
 from leadflow.privacy.sealing import (
+    CONTACT,
     EVENT,
     REJECTED,
     USER,
@@ -39,6 +45,7 @@ from leadflow.privacy.sealing import (
     SealingKeys,
     Subject,
     envelope_subject,
+    envelope_subjects,
     link_to_person,
     open_envelope,
     seal_envelope,
@@ -150,6 +157,41 @@ def event_subject(row: Mapping[str, Any]) -> Subject:
     return EVENT, str(row["message_id"])
 
 
+def contact_subjects(row: Mapping[str, Any]) -> tuple[Subject, ...]:
+    """The e-mail and phone a Segment-style event's traits name, as subjects keyed by their HMAC: the event is
+    sealed under their keys too, so anonymising whoever owns that e-mail or phone shreds it even when the visitor
+    who sent it was never tied to them (an ``identify`` from another browser)."""
+    payload = row.get("payload")
+    if spec_for(row) is not SEGMENT or not isinstance(payload, dict):
+        return ()
+    traits = payload.get("traits")
+    context = payload.get("context")
+    found: list[Subject] = []
+    for named in (traits, context.get("traits") if isinstance(context, dict) else None):
+        if isinstance(named, dict):
+            found += [s for s in (_email_subject(named.get("email")), _phone_subject(named.get("phone"))) if s]
+    return tuple(dict.fromkeys(found))
+
+
+def _email_subject(value: object) -> Subject | None:
+    try:
+        return contact_subject("email", normalize_email(value)) if isinstance(value, str) else None
+    except InvalidValue:
+        return None
+
+
+def _phone_subject(value: object) -> Subject | None:
+    try:
+        return contact_subject("phone", phone_match_key(normalize_phone(value))) if isinstance(value, str) else None
+    except InvalidValue:
+        return None
+
+
+def contact_subject(kind: str, match_key: str) -> Subject:
+    """An e-mail's or phone's key, named by the HMAC of its match key under the current secret."""
+    return CONTACT, secrets.contact_key_refs(kind, match_key)[0]
+
+
 def user_subject(user_id: str) -> Subject:
     """A site's user id is often an e-mail: the key is named by its HMAC, never by the id itself."""
     return USER, secrets.contact_digests("user", user_id)[0]
@@ -180,7 +222,7 @@ def split_rows(rows: Sequence[dict[str, Any]]) -> Pending:
 
 
 def subjects_to_seal(pending: Pending) -> set[Subject]:
-    return {event_subject(row) for row, _, secret in pending if secret}
+    return {subject for row, _, secret in pending if secret for subject in (event_subject(row), *contact_subjects(row))}
 
 
 def seal_split(keys: SealingKeys, pending: Pending) -> None:
@@ -188,7 +230,8 @@ def seal_split(keys: SealingKeys, pending: Pending) -> None:
     for row, clear, secret in pending:
         if secret:
             context = event_context(keys.scope.tenant_id, row["message_id"])
-            clear[SEALED] = seal_envelope(keys, event_subject(row), secret, context=context)
+            also = contact_subjects(row)
+            clear[SEALED] = seal_envelope(keys, event_subject(row), secret, context=context, also=also)
         row["payload"], row["ip"], row["user_id"] = clear, None, None
         for column in ("page_url", "referrer"):
             if isinstance(row.get(column), str):
@@ -228,8 +271,7 @@ def _rejected_context(scope: Scope, row_id: uuid.UUID) -> bytes:
 
 async def open_events(session: AsyncSession, scope: Scope, events: Sequence[Event]) -> list[OpenedEvent]:
     """Every reader of event payloads goes through here: the keys of the whole batch in one query."""
-    subjects = [s for e in events if (s := envelope_subject(_envelope(e.payload))) is not None]
-    keys = await SealingKeys.for_reading(session, scope, subjects)
+    keys = await SealingKeys.for_reading(session, scope, subjects_of_events(events))
     return [_opened(keys, event) for event in events]
 
 
@@ -301,4 +343,4 @@ def _raw_envelope(raw: str) -> dict[str, Any] | None:
 
 def subjects_of_events(events: Iterable[Event]) -> list[Subject]:
     """The keys that sealed these events (anonymisation destroys those of the person's conversions)."""
-    return [s for e in events if (s := envelope_subject(_envelope(e.payload))) is not None]
+    return [s for e in events for s in envelope_subjects(_envelope(e.payload))]

@@ -165,7 +165,12 @@ class GroupCommit(Generic[K, U, T, R]):
                 for waiter in group:
                     await self._commit(key, [waiter], isolate=False)
                 return
-            log.error("group write failed", items=len(group), exc_info=error)
+            if isinstance(error, SYSTEMIC):
+                # An outage fails every group until it ends: one line each, not a traceback each, and no driver
+                # text that could quote a statement's values.
+                log.warning("group write failed: database unavailable", items=len(group), error=type(error).__name__)
+            else:
+                log.error("group write failed", items=len(group), exc_info=error)
             _fail(group, error)
             return
         for waiter, result in zip(group, results, strict=True):  # lengths checked before the commit

@@ -12,6 +12,7 @@ from leadflow.kit import metrics
 from leadflow.kit.db import Database
 from leadflow.kit.errors import ServiceUnavailable
 from leadflow.kit.migrate import current_revision, head_revision
+from leadflow.kit.ratelimit import Counter, CounterUnavailable
 from leadflow.kit.schemas import Page
 from leadflow.kit.web import DbSession, UnitOfWorkRoute
 from leadflow.ops import service
@@ -26,7 +27,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The database is reachable and migrated")
+@router.get("/readyz", summary="The database is reachable and migrated, and Redis answers when configured")
 async def readyz(request: Request) -> dict[str, Any]:
     db: Database = request.app.state.db
     try:
@@ -37,6 +38,11 @@ async def readyz(request: Request) -> dict[str, Any]:
     head = head_revision()
     if revision != head:
         raise ServiceUnavailable(f"database at revision {revision}, expected {head}", headers={"Retry-After": "5"})
+    counter: Counter = request.app.state.counter
+    try:
+        await counter.ping()
+    except CounterUnavailable as exc:
+        raise ServiceUnavailable("rate limiter (Redis) unreachable", headers={"Retry-After": "2"}) from exc
     return {"status": "ready", "database": db.dialect, "revision": revision}
 
 

@@ -47,6 +47,11 @@ def contact_digests(kind: str, match_key: str) -> list[str]:
     return [hmac.new(key, message, hashlib.sha256).hexdigest() for key in _hmac_keys(_secrets())]
 
 
+def contact_key_refs(kind: str, match_key: str) -> list[str]:
+    """The names of the data key of an e-mail or phone (``kind``) the event log names, current secret first."""
+    return contact_digests(f"contact-{kind}", match_key)
+
+
 @lru_cache(maxsize=4)
 def _hmac_keys(secrets: tuple[str, ...]) -> tuple[bytes, ...]:
     return tuple(

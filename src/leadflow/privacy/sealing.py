@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -37,6 +37,7 @@ VISITOR = "visitor"  # a browser or app: the tracking (anonymous) id
 USER = "user"  # a site's own user id, by its HMAC (the id may be an e-mail)
 EVENT = "event"  # one event with no visitor: a form without tracking id, a vendor's delivery
 REJECTED = "rejected"  # refused input nobody can be named in: one key per tenant and day
+CONTACT = "contact"  # an e-mail or phone an event names, by its HMAC: destroyed with whichever person owns it
 ENVELOPE_VERSION = 1
 
 Subject = tuple[str, str]
@@ -136,38 +137,65 @@ class SealingKeys:
         return cls(scope, {subject: _unwrap(scope, row) for subject, row in rows.items()})
 
 
-def seal_envelope(keys: SealingKeys, subject: Subject, value: Any, *, context: bytes) -> dict[str, Any]:
-    """``value`` (JSON) sealed under the subject's key (loaded by ``SealingKeys.for_writing``)."""
-    key = keys.get(subject)
-    if key is None:
-        raise SealBroken(f"no live key for the {subject[0]}")
-    plaintext = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
-    sealed = base64.b64encode(seal_with(key, plaintext, context=context)).decode()
-    return {"v": ENVELOPE_VERSION, "subject": list(subject), "sealed": sealed}
+def seal_envelope(
+    keys: SealingKeys, subject: Subject, value: Any, *, context: bytes, also: Sequence[Subject] = ()
+) -> dict[str, Any]:
+    """``value`` (JSON) sealed under the subject's key (loaded by ``SealingKeys.for_writing``) and, inside that,
+    under the key of each subject in ``also``: it opens only while every one of those keys lives, so destroying any
+    of them (the visitor's person, or whoever owns an e-mail the event names, is anonymised) shreds it."""
+    sealed = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    for inner in (*also, subject):
+        key = keys.get(inner)
+        if key is None:
+            raise SealBroken(f"no live key for the {inner[0]}")
+        sealed = seal_with(key, sealed, context=context)
+    envelope: dict[str, Any] = {"v": ENVELOPE_VERSION, "subject": list(subject)}
+    if also:
+        envelope["also"] = [list(inner) for inner in also]
+    envelope["sealed"] = base64.b64encode(sealed).decode()
+    return envelope
 
 
 def envelope_subject(envelope: object) -> Subject | None:
     """The subject an envelope was sealed for, or None when the value is not an envelope."""
     if not isinstance(envelope, dict):
         return None
-    subject = envelope.get("subject")
-    if isinstance(subject, list) and len(subject) == 2 and all(isinstance(part, str) for part in subject):
-        return subject[0], subject[1]
+    return _subject(envelope.get("subject"))
+
+
+def envelope_subjects(envelope: object) -> list[Subject]:
+    """Every subject whose key an envelope needs: its own, then the inner ones (``also``), outermost first."""
+    subject = envelope_subject(envelope)
+    if subject is None:
+        return []
+    assert isinstance(envelope, dict)
+    inner = envelope.get("also")
+    also = [s for item in inner if (s := _subject(item)) is not None] if isinstance(inner, list) else []
+    return [subject, *reversed(also)]
+
+
+def _subject(value: object) -> Subject | None:
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(part, str) for part in value):
+        return value[0], value[1]
     return None
 
 
 def open_envelope(keys: SealingKeys, envelope: dict[str, Any], *, context: bytes) -> Any:
-    """The sealed value, or None when its key is gone (anonymised) or the envelope does not open here: a reader
-    shows a placeholder instead, never an error."""
-    subject = envelope_subject(envelope)
-    key = keys.get(subject) if subject is not None else None
-    if key is None:
+    """The sealed value, or None when one of its keys is gone (anonymised) or the envelope does not open here: a
+    reader shows a placeholder instead, never an error."""
+    subjects = envelope_subjects(envelope)
+    found = [keys.get(subject) for subject in subjects]
+    if not subjects or any(key is None for key in found):
         return None
     try:
-        return json.loads(open_with(key, base64.b64decode(envelope["sealed"]), context=context))
+        sealed = base64.b64decode(envelope["sealed"])
+        for key in found:
+            assert key is not None
+            sealed = open_with(key, sealed, context=context)
+        return json.loads(sealed)
     except (SealBroken, ValueError, KeyError, TypeError):
         # A key renewed after anonymisation, or a tampered row: unreadable, and said so in the log (no value).
-        log.warning("privacy.sealed_value_unreadable", subject_kind=subject[0] if subject else None)
+        log.warning("privacy.sealed_value_unreadable", subject_kind=subjects[0][0])
         return None
 
 

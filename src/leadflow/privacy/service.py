@@ -573,16 +573,32 @@ async def _scrub_activities(
     }
 
 
+CONTACT_KINDS = {IdentityKind.EMAIL: "email", IdentityKind.PHONE: "phone", IdentityKind.WHATSAPP: "phone"}
+
+
+def _contact_refs(identities: Sequence[PersonIdentity]) -> set[str]:
+    """The names of the keys of the person's e-mails and phones, under every configured secret (a key made
+    before a rotation is still found)."""
+    return {
+        digest
+        for identity in identities
+        if (kind := CONTACT_KINDS.get(identity.kind)) is not None
+        for digest in keys.contact_key_refs(kind, identity.match_key)
+    }
+
+
 async def _destroy_keys(
     session: AsyncSession, subject: SubjectDataRepository, person_id: uuid.UUID, identities: Sequence[PersonIdentity]
 ) -> int:
     """Every key that sealed the person's data in the event log: their own, those tied to them (deliveries and
     forms read for them), their visitors' (tracking ids), their user ids' (a site's user id may be their e-mail or
-    phone) and those of the events that converted their leads."""
+    phone), their e-mails' and phones' (events whose traits name them, whoever sent them) and those of the events
+    that converted their leads."""
     repo = DataKeyRepository(session)
     found = await repo.of_person(person_id, tracking_ids_of(identities))
     user_refs = {d for i in identities for value in {i.value, i.match_key} for d in keys.contact_digests("user", value)}
     found += await repo.by_refs(sealing.USER, sorted(user_refs))
+    found += await repo.by_refs(sealing.CONTACT, sorted(_contact_refs(identities)))
     conversions = await subject.conversions([lead.id for lead in await subject.leads(person_id)])
     events = await subject.events([], [c.event_id for c in conversions if c.event_id is not None])
     for kind, ref in set(subjects_of_events(events)):

@@ -25,7 +25,8 @@ from leadflow.models import (
     RejectedEvent,
     RetentionPolicy,
 )
-from leadflow.models.privacy import Anonymisation
+from leadflow.models.privacy import Anonymisation, DataKey
+from leadflow.privacy.sealing import REJECTED
 
 ALL_ROWS = {"include_deleted": True}
 
@@ -123,6 +124,12 @@ def operational_targets(cutoff: datetime) -> dict[str, tuple[type[Any], ColumnEl
             and_(OutboxMessage.status == OutboxStatus.DONE, OutboxMessage.occurred_at < cutoff),
         ),
         "rejected_events": (RejectedEvent, RejectedEvent.received_at < cutoff),
+        # The key of each whole day of refused input nobody could be named in, once that day is past retention:
+        # destroying it shreds whatever of the day a batch has not deleted yet (ISO dates compare as text).
+        "rejected_day_keys": (
+            DataKey,
+            and_(DataKey.subject_kind == REJECTED, DataKey.subject_ref < f"day:{cutoff.date().isoformat()}"),
+        ),
         "refresh_tokens_expired": (RefreshToken, RefreshToken.expires_at < cutoff),
     }
 
