@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 import zipfile
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -15,7 +17,9 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from leadflow.kit.db import Database
-from leadflow.models import AuditEntry, Role, Tenant
+from leadflow.lead.events import LeadCreated
+from leadflow.models import AuditEntry, DeliveryStatus, ExternalRef, Role, Tenant, WebhookDelivery, WebhookEndpoint
+from leadflow.webhook.delivery import payload_of
 from tests import factories
 from tests.privacy.factories import JOANA, JOANA_TWIN, Subject, create_subject
 
@@ -106,6 +110,79 @@ class TestTheCsvExport:
         assert {i["value"] for i in identities} >= {"joana.vasconcelos@exemplo.com.br", "+5511987651234"}
         everything = b"".join(archive.read(n) for n in archive.namelist()).decode().casefold()
         assert JOANA_TWIN.email.casefold() not in everything
+
+
+SENT = datetime(2026, 11, 2, 14, 30, tzinfo=UTC)
+
+
+async def share(
+    db: Database, tenant: Tenant, endpoint: WebhookEndpoint, lead_id: str, *, sent: bool = True, **facts: str
+) -> None:
+    """A ``lead.created`` delivered (or still waiting) to the partner, with the body partners receive."""
+    event = LeadCreated(tenant_id=tenant.id, payload={"lead_id": lead_id, **facts})
+    delivery = WebhookDelivery(
+        tenant_id=tenant.id, endpoint_id=endpoint.id, event_id=event.id, event_type="lead.created",
+        body=payload_of(event), attempts=1 if sent else 0,
+        status=DeliveryStatus.DELIVERED if sent else DeliveryStatus.PENDING, delivered_at=SENT if sent else None,
+    )  # fmt: skip
+    async with db.session(factories.owner_scope(tenant)) as session:
+        session.add(delivery)
+        await session.commit()
+
+
+@pytest.fixture
+async def partner(db: Database, tenant: Tenant) -> WebhookEndpoint:
+    endpoint = WebhookEndpoint(
+        tenant_id=tenant.id, url="https://parceiro.example.com/leads", event_types=["lead.created"], secret=b"sealed"
+    )
+    async with db.session(factories.owner_scope(tenant)) as session:
+        session.add(endpoint)
+        await session.commit()
+    return endpoint
+
+
+class TestTheSharingRegister:
+    """Art. 18 VII: the subject learns which CRMs and partners received their data, and nobody else's sharing."""
+
+    async def test_names_the_crm_record_of_the_person(
+        self, as_manager: httpx.AsyncClient, people: Any, db: Database, tenant: Tenant
+    ) -> None:
+        refs = [
+            ExternalRef(tenant_id=tenant.id, provider="hubspot", entity_type="person",
+                        entity_id=uuid.UUID(people[who]["person"]["id"]), external_type="contact",
+                        external_id=external_id, last_pushed_at=SENT)
+            for who, external_id in (("joana", "901"), ("twin", "902"))
+        ]  # fmt: skip
+        async with db.session(factories.owner_scope(tenant)) as session:
+            session.add_all(refs)
+            await session.commit()
+        export = (await as_manager.get(f"/v1/people/{people['joana']['person']['id']}/export")).json()
+        assert [(s["recipient_kind"], s["recipient"], s["external_record"]) for s in export["shared_with"]] == [
+            ("crm", "hubspot", "contact:901")
+        ]
+        assert export["shared_with"][0]["last_shared_at"].startswith("2026-11-02T14:30")
+
+    async def test_names_the_partner_and_what_it_received_about_her_leads(
+        self, as_manager: httpx.AsyncClient, people: Any, db: Database, tenant: Tenant, partner: WebhookEndpoint
+    ) -> None:
+        joanas_lead, twins_lead = people["joana"]["lead"]["id"], people["twin"]["lead"]["id"]
+        await share(db, tenant, partner, joanas_lead, person_id=people["joana"]["person"]["id"])
+        await share(db, tenant, partner, joanas_lead, sent=False)  # queued, not sent: nothing shared yet
+        await share(db, tenant, partner, twins_lead, person_id=people["twin"]["person"]["id"])
+        export = (await as_manager.get(f"/v1/people/{people['joana']['person']['id']}/export")).json()
+        [shared] = export["shared_with"]
+        assert shared | {"first_shared_at": None, "last_shared_at": None} == {
+            "recipient_kind": "partner_webhook", "recipient": "https://parceiro.example.com/leads",
+            "endpoint_id": str(partner.id), "event_types": ["lead.created"], "deliveries": 1, "delivered": 1,
+            "first_shared_at": None, "last_shared_at": None,
+        }  # fmt: skip
+
+    async def test_a_partner_that_received_only_other_people_is_not_named(
+        self, as_manager: httpx.AsyncClient, people: Any, db: Database, tenant: Tenant, partner: WebhookEndpoint
+    ) -> None:
+        await share(db, tenant, partner, people["twin"]["lead"]["id"], person_id=people["twin"]["person"]["id"])
+        export = (await as_manager.get(f"/v1/people/{people['joana']['person']['id']}/export")).json()
+        assert export["shared_with"] == []
 
 
 class TestWhoMayExport:

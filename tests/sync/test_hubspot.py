@@ -222,6 +222,21 @@ class TestPushOnLeadEvents:
         assert len(hubspot.upserts) == 2
         assert hubspot.contacts[lead["person_id"]]["properties"]["leadflow_owner_email"] == broker.email
 
+    async def test_a_correction_of_the_person_reaches_the_same_contact(
+        self, worker: Dispatcher, hubspot: FakeHubSpot, as_manager: httpx.AsyncClient
+    ) -> None:
+        await connect(as_manager)
+        lead = await create_lead(as_manager)
+        await drain(worker)
+        corrected = await as_manager.patch(
+            f"/v1/people/{lead['person_id']}", json={"name": "Maria Souza", "emails": ["maria.souza@example.com"]}
+        )
+        assert corrected.status_code == 200, corrected.text
+        await drain(worker)
+        assert len(hubspot.contacts) == 1
+        properties = hubspot.contacts[lead["person_id"]]["properties"]
+        assert (properties["lastname"], properties["email"]) == ("Souza", "maria.souza@example.com")
+
     async def test_the_tenants_field_mapping_decides_what_is_sent(
         self, worker: Dispatcher, hubspot: FakeHubSpot, as_manager: httpx.AsyncClient
     ) -> None:

@@ -187,6 +187,25 @@ class TestFanOut:
         await drain(worker)
         assert partner.received == []
 
+    async def test_a_correction_of_a_person_tells_the_partner_which_fields_changed_never_their_values(
+        self,
+        as_manager: httpx.AsyncClient,
+        worker: Dispatcher,
+        partner: Partner,
+        db: Database,
+        tenant: Tenant,
+    ) -> None:
+        created = await create_endpoint(as_manager, partner.url, ["person.updated"])
+        partner.secret = created["secret"]
+        person = await factories.make_person(db, tenant)
+        response = await as_manager.patch(f"/v1/people/{person.id}", json={"emails": ["nova@example.com"]})
+        assert response.status_code == 200, response.text
+        await drain(worker)
+        [body] = partner.verified
+        assert body["type"] == "person.updated"
+        assert (body["data"]["person_id"], body["data"]["fields"]) == (str(person.id), ["emails"])
+        assert "nova@example.com" not in partner.received[0].body.decode()
+
     async def test_a_lead_created_through_the_api_reaches_the_partner(
         self,
         db: Database,

@@ -25,7 +25,7 @@ from leadflow.kit import audit
 from leadflow.kit.orm import Base
 from leadflow.kit.scope import Scope
 from leadflow.kit.time import utcnow
-from leadflow.models import Event
+from leadflow.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
 from leadflow.person.service import get_person
 from leadflow.privacy.repository import (
     ConsentLogRepository,
@@ -34,6 +34,7 @@ from leadflow.privacy.repository import (
     tracking_ids_of,
 )
 from leadflow.privacy.service import current_consents, list_purposes
+from leadflow.sync.chat import CHATWOOT
 
 EXPORT_VERSION = 1
 # Columns that are bookkeeping of the platform, not data about the person.
@@ -67,18 +68,49 @@ async def export_subject(session: AsyncSession, scope: Scope, *, person_id: uuid
         "attachments": [_row(a) for a in await subject.attachments(person.id, lead_ids)],
         "events": await _opened_events(session, scope, events),
         "privacy_requests": [_row(r) for r in await RequestRepository(session).of_person(person.id)],
-        "shared_with": await shared_with(session, scope, person_id=person.id),
+        "shared_with": await shared_with(subject, person_id=person.id, lead_ids=lead_ids),
     }
 
 
-async def shared_with(session: AsyncSession, scope: Scope, *, person_id: uuid.UUID) -> list[dict[str, Any]]:
-    """The partners and CRMs the person's data was sent to (art. 18 VII): recipient, purpose, when, what.
+async def shared_with(
+    subject: SubjectDataRepository, *, person_id: uuid.UUID, lead_ids: list[uuid.UUID]
+) -> list[dict[str, Any]]:
+    """The CRMs, chat tools and partners the person's data was sent to (art. 18 VII): who received what, and when.
 
-    The sharing register (``external_refs`` and ``webhook_deliveries``, ARCHITECTURE §7) does not exist in this
-    tree yet: the section is present and empty so the export's shape is stable. When those tables land, read
-    the rows whose local entity is this person or one of their leads here.
+    A CRM or Chatwoot record is one row (the provider and its record id); a partner endpoint is one row with the
+    event types it received about the person, how many deliveries and the first and last time one was sent.
     """
-    return []
+    crms = [
+        _plain({
+            "recipient_kind": "crm" if ref.provider != CHATWOOT else "chat",
+            "recipient": ref.provider,
+            "entity_type": ref.entity_type,
+            "entity_id": ref.entity_id,
+            "external_record": f"{ref.external_type}:{ref.external_id}",
+            "first_shared_at": ref.created_at,
+            "last_shared_at": ref.last_pushed_at,
+        })
+        for ref in await subject.external_refs(person_id, lead_ids)
+    ]  # fmt: skip
+    by_endpoint: dict[uuid.UUID, list[WebhookDelivery]] = {}
+    endpoints: dict[uuid.UUID, WebhookEndpoint] = {}
+    for delivery, endpoint in await subject.partner_deliveries(person_id, lead_ids):
+        by_endpoint.setdefault(endpoint.id, []).append(delivery)
+        endpoints[endpoint.id] = endpoint
+    partners = [
+        _plain({
+            "recipient_kind": "partner_webhook",
+            "recipient": endpoints[endpoint_id].url,
+            "endpoint_id": endpoint_id,
+            "event_types": sorted({d.event_type for d in deliveries}),
+            "deliveries": len(deliveries),
+            "delivered": sum(d.status == DeliveryStatus.DELIVERED for d in deliveries),
+            "first_shared_at": deliveries[0].created_at,
+            "last_shared_at": deliveries[-1].created_at,
+        })
+        for endpoint_id, deliveries in by_endpoint.items()
+    ]  # fmt: skip
+    return crms + partners
 
 
 def export_as_csv_zip(export: dict[str, Any]) -> bytes:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Insert, Select, Table, or_, select, tuple_
+from sqlalchemy import Insert, Select, Table, and_, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from leadflow.kit.repository import Repository
@@ -18,6 +18,7 @@ from leadflow.models import (
     Consent,
     DataKey,
     Event,
+    ExternalRef,
     IdentityKind,
     Interaction,
     Lead,
@@ -32,6 +33,8 @@ from leadflow.models import (
     Suppression,
     Task,
     Visit,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 
@@ -191,6 +194,34 @@ class SubjectDataRepository:
         if not conditions:
             return []
         return await self._rows(select(Event).where(or_(*conditions)).order_by(Event.received_at, Event.id))
+
+    async def external_refs(self, person_id: uuid.UUID, lead_ids: Sequence[uuid.UUID]) -> list[ExternalRef]:
+        """The person and their leads as records of a CRM or of Chatwoot."""
+        stmt = select(ExternalRef).where(
+            or_(
+                and_(ExternalRef.entity_type == "person", ExternalRef.entity_id == person_id),
+                and_(ExternalRef.entity_type == "lead", ExternalRef.entity_id.in_(list(lead_ids))),
+            )
+        )
+        return await self._rows(stmt.order_by(ExternalRef.provider, ExternalRef.created_at))
+
+    async def partner_deliveries(
+        self, person_id: uuid.UUID, lead_ids: Sequence[uuid.UUID]
+    ) -> list[tuple[WebhookDelivery, WebhookEndpoint]]:
+        """Partner webhook deliveries that named the person or one of their leads and were sent at least once.
+
+        A delivery's body is the exact JSON sent (compact, ``"key":"value"``), so the ids are matched as they went
+        out; this reads the tenant's deliveries, acceptable for a request a person makes a few times at most.
+        """
+        named = [f'"person_id":"{person_id}"', *(f'"lead_id":"{lead_id}"' for lead_id in lead_ids)]
+        stmt = (
+            select(WebhookDelivery, WebhookEndpoint)
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+            .where(WebhookDelivery.attempts > 0, or_(*(WebhookDelivery.body.contains(text) for text in named)))
+            .order_by(WebhookDelivery.created_at)
+            .execution_options(include_deleted=True, skip_visibility=True)
+        )
+        return [(delivery, endpoint) for delivery, endpoint in (await self.session.execute(stmt)).all()]
 
 
 SUBJECT_CHUNK = 500  # (kind, ref) pairs per query: two bound parameters each

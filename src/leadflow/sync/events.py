@@ -7,8 +7,14 @@ from typing import ClassVar
 
 from leadflow.bus.events import DomainEvent
 
-# Lead changes that may change what the CRM shows (person data travels with them).
-TRIGGERS: tuple[str, ...] = ("lead.created", "lead.assigned", "lead.stage_changed", "lead.reconverted")
+# Lead changes that may change what the CRM shows (person data travels with them), and a person's correction.
+TRIGGERS: tuple[str, ...] = (
+    "lead.created",
+    "lead.assigned",
+    "lead.stage_changed",
+    "lead.reconverted",
+    "person.updated",
+)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,6 +15,7 @@ SUBSCRIBABLE: tuple[str, ...] = (
     "lead.reconverted",
     "lead.sla_breached",
     "interaction.logged",
+    "person.updated",
 )
 ALL = "*"
 
