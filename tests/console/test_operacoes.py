@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from leadflow.config import Settings
 from leadflow.kit.db import Database
 from leadflow.kit.ids import new_id
 from leadflow.kit.scope import Scope
@@ -31,8 +33,12 @@ from leadflow.models import (
 from tests import factories
 from tests.console.conftest import Console, logged_in_console
 from tests.ops.test_dead_letters import _message
+from tests.sync import conftest as sync_fixtures
+from tests.sync import test_salesforce as sync_salesforce
+from tests.sync.fake_salesforce import FakeSalesforce
 
 pytestmark = pytest.mark.asyncio
+fake_org = sync_fixtures.salesforce  # a fake Salesforce org on loopback (the sync tests' fixture)
 
 
 @pytest.fixture
@@ -123,6 +129,59 @@ class TestIntegrationHealth:
 
     async def test_says_so_when_nothing_is_connected(self, manager_console: Console) -> None:
         assert "Nenhuma integração conectada." in (await manager_console.get("/app/operacoes")).text
+
+
+class TestTestingAConnection:
+    """The "Testar" button asks the provider, through the same services as the API's test actions."""
+
+    async def test_a_crm_that_answers_is_shown_working(
+        self, manager_console: Console, as_manager: httpx.AsyncClient, settings: Settings, fake_org: FakeSalesforce
+    ) -> None:
+        settings.webhooks_allow_loopback = True  # the fake org listens on 127.0.0.1
+        await sync_salesforce.connect(as_manager, fake_org)
+        await manager_console.get("/app/operacoes")
+        response = await manager_console.post("/app/operacoes/crm/salesforce/testar")
+        assert (response.status_code, response.headers["location"]) == (303, "/app/operacoes?teste=ok#integrations")
+        html = (await manager_console.get(response.headers["location"])).text
+        assert "A conexão está funcionando." in html
+        assert 'data-health="ok"' in _rows(html, 'id="integration-health"')["salesforce"]
+        assert any(r.path.endswith("/sobjects/Lead/describe") for r in fake_org.server.received)
+
+    async def test_a_crm_that_refuses_shows_the_reason_as_its_last_error(
+        self, manager_console: Console, as_manager: httpx.AsyncClient, settings: Settings, fake_org: FakeSalesforce
+    ) -> None:
+        settings.webhooks_allow_loopback = True
+        await sync_salesforce.connect(as_manager, fake_org)
+        fake_org.token = "00D5g000004Wxyz!rotated"
+        await manager_console.get("/app/operacoes")
+        response = await manager_console.post("/app/operacoes/crm/salesforce/testar")
+        html = (await manager_console.get(response.headers["location"])).text
+        assert "A conexão falhou" in html
+        row = _rows(html, 'id="integration-health"')["salesforce"]
+        assert 'data-health="failing"' in row
+        assert "INVALID_SESSION_ID" in row
+
+    async def test_only_channels_that_can_be_checked_have_the_button(
+        self, manager_console: Console, db: Database, tenant: Tenant
+    ) -> None:
+        async with db.session(Scope.for_tenant(tenant.id)) as session:
+            session.add_all(
+                [
+                    IntegrationConnection(provider="whatsapp", key="wa", name="WhatsApp da loja", credentials=b"x"),
+                    IntegrationConnection(provider="zap", key="zap", name="Grupo ZAP", credentials=b"x"),
+                ]
+            )
+        rows = _rows((await manager_console.get("/app/operacoes")).text, 'id="integration-health"')
+        assert "/testar" in rows["WhatsApp da loja"]
+        assert "/testar" not in rows["Grupo ZAP"]  # the portal calls us: its deliveries are its health
+
+    async def test_a_broker_may_not_and_an_unknown_crm_is_not_found(
+        self, manager_console: Console, broker_console: Console
+    ) -> None:
+        await broker_console.get("/app")
+        assert (await broker_console.post("/app/operacoes/crm/salesforce/testar")).status_code == 403
+        await manager_console.get("/app/operacoes")
+        assert (await manager_console.post("/app/operacoes/crm/salesforce/testar")).status_code == 404
 
 
 def _rows(html: str, table: str) -> dict[str, str]:

@@ -40,6 +40,18 @@ class TestProviders:
         assert "phone_number_id" in schema["required"]
         assert schema["properties"]["app_secret"]["writeOnly"] is True
 
+    async def test_crms_are_listed_too_with_where_they_connect(self, as_manager: httpx.AsyncClient) -> None:
+        by_name = {p["name"]: p for p in (await as_manager.get("/v1/integrations/providers")).json()}
+        crms = {name: p for name, p in by_name.items() if "crm_sync" in p["capabilities"]}
+        assert {name: p["connect"] for name, p in crms.items()} == {
+            "hubspot": "PUT /v1/sync/hubspot", "pipedrive": "PUT /v1/sync/pipedrive",
+            "salesforce": "PUT /v1/sync/salesforce", "rdstation": "PUT /v1/sync/rdstation",
+        }  # fmt: skip
+        assert all("connection_test" in p["capabilities"] for p in crms.values())
+        assert crms["hubspot"]["settings_schema"]["properties"]["access_token"]["writeOnly"] is True
+        assert "writeOnly" not in crms["hubspot"]["settings_schema"]["properties"]["id_property"]
+        assert by_name["whatsapp"]["connect"] == "POST /v1/integrations"
+
     async def test_a_broker_may_not_see_integrations(self, as_broker: httpx.AsyncClient) -> None:
         assert (await as_broker.get("/v1/integrations")).status_code == 403
 

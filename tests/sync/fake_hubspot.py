@@ -3,7 +3,8 @@
 Bearer auth (401 ``INVALID_AUTHENTICATION`` otherwise), at most 100 inputs (400 ``VALIDATION_ERROR``), contacts
 kept by the unique id property, ``new`` true only on creation, ``objectWriteTraceId`` echoed, a 207 with
 ``errors`` for inputs it refuses (an e-mail without "@"), and scripted failures (429 + Retry-After, 5xx) served
-before the real answer.
+before the real answer. ``GET /crm/v3/properties/contacts/{name}`` reads one contact property (404
+``OBJECT_NOT_FOUND`` for an unknown one); ``properties`` holds the portal's, ``leadflow_id`` with unique values.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from tests.loopback import LoopbackServer, Received, Reply
 
 TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
 UPSERT = "/crm/v3/objects/contacts/batch/upsert"
+PROPERTY = "/crm/v3/properties/contacts/"
 
 
 def _error(status: int, category: str, message: str) -> Reply:
@@ -36,6 +38,11 @@ class FakeHubSpot:
         self.server = LoopbackServer(self.answer)
         self.failures: deque[Reply] = deque()
         self.contacts: dict[str, dict[str, Any]] = {}  # id property value -> {"id", "properties"}
+        self.properties: dict[str, dict[str, Any]] = {
+            name: {"name": name, "label": name, "type": "string", "fieldType": "text", "groupName": "contactinfo",
+                   "hasUniqueValue": name == "leadflow_id", "hidden": False, "formField": False}
+            for name in ("email", "firstname", "lastname", "phone", "leadflow_id")
+        }  # fmt: skip
         self._ids = itertools.count(51)
         self._lock = threading.Lock()
 
@@ -52,6 +59,8 @@ class FakeHubSpot:
             return _error(401, "INVALID_AUTHENTICATION", "Authentication credentials not found.")
         if self.failures:
             return self.failures.popleft()
+        if request.method == "GET" and request.path.startswith(PROPERTY):
+            return self._property(request.path.removeprefix(PROPERTY))
         if request.method != "POST" or request.path != UPSERT:
             return _error(404, "OBJECT_NOT_FOUND", "resource not found")
         inputs = request.json().get("inputs", [])
@@ -59,6 +68,11 @@ class FakeHubSpot:
             return _error(400, "VALIDATION_ERROR", "Batch size exceeds 100")
         with self._lock:
             return self._upsert(inputs)
+
+    def _property(self, name: str) -> Reply:
+        if name not in self.properties:
+            return _error(404, "OBJECT_NOT_FOUND", f"Unable to find property {name} for object type contact")
+        return Reply(200, self.properties[name])
 
     def _upsert(self, inputs: list[dict[str, Any]]) -> Reply:
         results, errors = [], []

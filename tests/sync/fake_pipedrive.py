@@ -1,6 +1,7 @@
 """A fake Pipedrive speaking the persons API v2 (contracts/README.md §5.2, a [3P]/[M] contract) over real HTTP:
 ``x-api-token`` auth, exact search on custom fields, create, update (404 for an unknown person), scripted failures
-(429 + Retry-After, 5xx) served first."""
+(429 + Retry-After, 5xx) served first. ``GET /v1/personFields`` lists the person fields (``person_fields``, the
+leadflow id field included)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ class FakePipedrive:
         self.server = LoopbackServer(self.answer)
         self.failures: deque[Reply] = deque()
         self.persons: dict[str, dict[str, Any]] = {}
+        self.person_fields: list[dict[str, Any]] = [
+            {"id": 9001, "key": "name", "name": "Name", "field_type": "varchar", "edit_flag": False},
+            {"id": 9002, "key": "email", "name": "Email", "field_type": "varchar", "edit_flag": False},
+            {"id": 9003, "key": "phone", "name": "Phone", "field_type": "phone", "edit_flag": False},
+            {"id": 9051, "key": ID_FIELD, "name": "leadflow id", "field_type": "varchar", "edit_flag": True},
+        ]
         self._ids = itertools.count(101)
         self._lock = threading.Lock()
 
@@ -38,6 +45,10 @@ class FakePipedrive:
             return self.failures.popleft()
         parts = urlsplit(request.path)
         with self._lock:
+            if request.method == "GET" and parts.path == "/v1/personFields":
+                pagination = {"start": 0, "limit": 500, "more_items_in_collection": False}
+                body = {"success": True, "data": self.person_fields, "additional_data": {"pagination": pagination}}
+                return Reply(200, body)
             if request.method == "GET" and parts.path == "/api/v2/persons/search":
                 return self._search(parse_qs(parts.query))
             if request.method == "POST" and parts.path == "/api/v2/persons":

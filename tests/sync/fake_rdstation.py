@@ -3,7 +3,8 @@ endpoints and payloads [M]) over real HTTP: the ``token`` query parameter (401 o
 /api/v1/contacts?q=`` searching names, e-mails, phones and custom field values, ``POST /api/v1/contacts`` and
 ``PUT /api/v1/contacts/{id}`` with ``{"contact": {...}}`` (404 for an unknown contact, 422 without a name).
 Scripted failures (429 + Retry-After, 5xx, malformed bodies) are served before the real answer; ``after_write``
-replies are served after the write happened (RD created the contact, then answered 500).
+replies are served after the write happened (RD created the contact, then answered 500). ``GET
+/api/v1/custom_fields`` lists the account's custom fields (``custom_fields``, the leadflow id field included) [M].
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ class FakeRdStation:
         self.failures: deque[Reply] = deque()
         self.after_write: deque[Reply] = deque()
         self.contacts: dict[str, dict[str, Any]] = {}
+        self.custom_fields: list[dict[str, Any]] = [
+            {"_id": ID_FIELD, "id": ID_FIELD, "label": "leadflow id", "type": "text", "for": "contact"},
+            {"_id": "64b7f0c2a1b2c3d4e5f60799", "id": "64b7f0c2a1b2c3d4e5f60799", "label": "Renda", "for": "deal"},
+        ]
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -60,6 +65,10 @@ class FakeRdStation:
     def _route(self, request: Received, path: str, query: dict[str, list[str]]) -> Reply:
         if request.method == "GET" and path == CONTACTS:
             return self._search(query)
+        if request.method == "GET" and path == "/api/v1/custom_fields":
+            wanted = query.get("for", [None])[0]
+            fields = [f for f in self.custom_fields if wanted in (None, f["for"])]
+            return Reply(200, {"total": len(fields), "custom_fields": fields})
         if request.method == "POST" and path == CONTACTS:
             return self._create(request)
         if request.method == "PUT" and path.startswith(CONTACTS + "/"):

@@ -8,6 +8,8 @@ records' URLs and write nothing. ``GET`` on the same path reads the record. Erro
 External ID, 400 ``REQUIRED_FIELD_MISSING`` (a Lead needs LastName and Company, a Contact LastName). Scripted
 failures (429 + Retry-After, 5xx, 403 ``REQUEST_LIMIT_EXCEEDED``, malformed bodies) are served before the real
 answer; ``after_write`` replies are served after the write happened (a vendor that fails after writing).
+``GET …/sobjects/{SObject}/describe`` describes an object: its fields with ``externalId`` (``Leadflow_Id__c`` is
+the org's only External ID; ``plain_fields`` lists fields that exist without being one).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ TOKEN = "00D5g000004Wxyz!AQ0AQ.fake.access.token"
 EXTERNAL_ID = "Leadflow_Id__c"
 PREFIXES = {"Lead": "00Q", "Contact": "003"}
 REQUIRED = {"Lead": ("LastName", "Company"), "Contact": ("LastName",)}
+_DESCRIBE = re.compile(r"^/services/data/v[0-9]{2,3}\.[0-9]/sobjects/(?P<sobject>\w+)/describe$")
 _PATH = re.compile(
     r"^/services/data/v(?P<version>[0-9]{2,3}\.[0-9])/sobjects/(?P<sobject>\w+)/(?P<field>\w+)/(?P<value>[^/]+)$"
 )
@@ -41,6 +44,7 @@ class FakeSalesforce:
         self.failures: deque[Reply] = deque()
         self.after_write: deque[Reply] = deque()
         self.legacy_updates = False
+        self.plain_fields = {"Id", "LastName", "FirstName", "Company", "Email", "MobilePhone", "LeadSource"}
         self.records: dict[str, dict[str, Any]] = {}  # Salesforce Id -> {"sobject", "fields"}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -72,6 +76,8 @@ class FakeSalesforce:
         if self.failures:
             return self.failures.popleft()
         parts = urlsplit(request.path)
+        if request.method == "GET" and (described := _DESCRIBE.match(parts.path)):
+            return self._describe(described["sobject"])
         match = _PATH.match(parts.path)
         if match is None:
             return errors(404, "NOT_FOUND", "The requested resource does not exist")
@@ -89,6 +95,13 @@ class FakeSalesforce:
                     return self.after_write.popleft()
                 return reply
         return errors(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' not allowed")
+
+    def _describe(self, sobject: str) -> Reply:
+        if sobject not in PREFIXES:
+            return errors(404, "NOT_FOUND", f"The requested resource does not exist: {sobject}")
+        fields = [{"name": name, "externalId": False, "unique": False} for name in sorted(self.plain_fields)]
+        fields.append({"name": EXTERNAL_ID, "externalId": True, "unique": True})
+        return Reply(200, {"name": sobject, "label": sobject, "custom": False, "fields": fields})
 
     def _read(self, version: str, sobject: str, field: str, value: str) -> Reply:
         found = self.matching(sobject, field, value)

@@ -1,6 +1,7 @@
 """Operações: the bus queues and their lag, dead letters with retry, rejected input with its reasons, the
 replay of conversions through the current rules (a dry run that shows the diff, then the same request applied),
-the health of every integration and the partner-webhook deliveries with redelivery."""
+the health of every integration with a "test the connection" action, and the partner-webhook deliveries with
+redelivery."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from leadflow.capture.schemas import RejectedEventRead
 from leadflow.console.auth import ConsolePage, ManagerPage
 from leadflow.console.web import ConsoleRoute, render
 from leadflow.integrations import service as integrations
+from leadflow.integrations.base import Capability
+from leadflow.integrations.credentials import key_ring
+from leadflow.integrations.schemas import ConnectionTestResult
 from leadflow.kit.errors import ValidationFailed
 from leadflow.kit.time import utcnow
 from leadflow.kit.web import DbSession
@@ -32,6 +36,9 @@ from leadflow.sync.schemas import CrmConnectionRead
 from leadflow.webhook import service as webhooks
 
 router = APIRouter(prefix="/app/operacoes", route_class=ConsoleRoute, include_in_schema=False)
+TESTABLE_CHANNELS = frozenset(
+    p.name for p in integrations.list_providers() if Capability.CONNECTION_TEST.value in p.capabilities
+)
 
 
 Health = Literal["ok", "failing", "never", "disabled"]
@@ -49,6 +56,7 @@ class IntegrationHealth:
     last_error_at: datetime | None
     last_error: str | None
     backlog: int
+    test_action: str | None = None  # where the console's "test" button posts; None: the provider calls us
 
 
 def _channel_health(connection: IntegrationConnection, backlog: int) -> IntegrationHealth:
@@ -56,6 +64,7 @@ def _channel_health(connection: IntegrationConnection, backlog: int) -> Integrat
         health: Health = "failing"
     else:
         health = "never" if connection.last_success_at is None else "ok"
+    testable = connection.provider in TESTABLE_CHANNELS
     return IntegrationHealth(
         "channel",
         connection.provider,
@@ -65,6 +74,7 @@ def _channel_health(connection: IntegrationConnection, backlog: int) -> Integrat
         connection.last_error_at,
         connection.last_error,
         backlog,
+        f"/app/operacoes/integracoes/{connection.id}/testar" if testable else None,
     )
 
 
@@ -77,7 +87,15 @@ def _crm_health(connection: CrmConnection, backlog: int) -> IntegrationHealth:
     else:
         health = "never" if read.last_success_at is None else "ok"
     return IntegrationHealth(
-        "crm", read.provider, read.provider, health, read.last_success_at, read.last_error_at, read.last_error, backlog
+        "crm",
+        read.provider,
+        read.provider,
+        health,
+        read.last_success_at,
+        read.last_error_at,
+        read.last_error,
+        backlog,
+        f"/app/operacoes/crm/{read.provider}/testar",
     )
 
 
@@ -142,6 +160,7 @@ async def _render(
         ),
         delivery_filter=shown,
         redelivered=request.query_params.get("redelivered", ""),
+        tested=request.query_params.get("teste", ""),
     )
 
 
@@ -161,6 +180,28 @@ async def redeliver(endpoint_id: uuid.UUID, delivery_id: uuid.UUID, page: Manage
     """One more attempt now, through the same service as the API's redelivery (a disabled endpoint refuses)."""
     await webhooks.redeliver(session, page.scope, endpoint_id=endpoint_id, delivery_id=delivery_id)
     return RedirectResponse(f"/app/operacoes?redelivered={delivery_id}#deliveries", status_code=303)
+
+
+@router.post("/integracoes/{connection_id}/testar")
+async def test_channel(connection_id: uuid.UUID, request: Request, page: ManagerPage, session: DbSession) -> Response:
+    """Ask the provider whether the credentials work (integrations.service, as ``POST /v1/integrations/{id}/test``);
+    a refusal shows as the connection's last error."""
+    ring = key_ring(request.app.state.settings)
+    result = await integrations.test_connection(session, page.scope, connection_id=connection_id, ring=ring)
+    return _tested(result)
+
+
+@router.post("/crm/{provider}/testar")
+async def test_crm(provider: str, request: Request, page: ManagerPage, session: DbSession) -> Response:
+    """Ask the CRM whether the token and the id field work (sync.service, as ``POST /v1/sync/{provider}/test``)."""
+    config = sync.SyncConfig.from_settings(request.app.state.settings)
+    result = await sync.test_connection(session, page.scope, provider=provider[:32], config=config, now=utcnow())
+    return _tested(result)
+
+
+def _tested(result: ConnectionTestResult) -> Response:
+    outcome = "ok" if result.ok else "falhou"
+    return RedirectResponse(f"/app/operacoes?teste={outcome}#integrations", status_code=303)
 
 
 @router.post("/dead-letters/{message_id}/retry")

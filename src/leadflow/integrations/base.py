@@ -15,6 +15,7 @@ class Capability(StrEnum):
     LEAD_SOURCE = "lead_source"  # delivers leads or messages to /hooks/<provider>/<key>
     MESSAGING = "messaging"  # sends texts and templates to a person
     CONNECTION_TEST = "connection_test"  # can check its credentials against the provider
+    CRM_SYNC = "crm_sync"  # receives our people and leads, keyed by our id (connected under /v1/sync/<provider>)
 
 
 @dataclass(frozen=True, slots=True)

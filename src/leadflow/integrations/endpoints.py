@@ -27,6 +27,7 @@ from leadflow.kit.scope import get_scope
 from leadflow.kit.sealing import KeyRing
 from leadflow.kit.time import utcnow
 from leadflow.kit.web import DbSession, UnitOfWorkRoute, request_info
+from leadflow.sync import service as sync
 from leadflow.tenant.dependencies import CurrentTenant
 
 router = APIRouter(prefix="/v1", route_class=UnitOfWorkRoute, tags=["integrations"])
@@ -38,9 +39,9 @@ def _ring(request: Request) -> KeyRing:
     return key_ring(request.app.state.settings)
 
 
-@router.get("/integrations/providers", summary="Providers, their capabilities and settings schema")
+@router.get("/integrations/providers", summary="Providers (channels and CRMs), their capabilities and settings schema")
 async def list_providers(scope: IntegrationsAdmin) -> list[ProviderRead]:
-    return service.list_providers()
+    return [*service.list_providers(), *sync.crm_providers()]
 
 
 @router.get("/integrations", summary="The tenant's connections (secrets are never returned)")

@@ -31,15 +31,22 @@ class ProviderSpec:
     messaging: Callable[[Any], Any] | None = None
 
     def secret_fields(self) -> frozenset[str]:
-        return frozenset(
-            name for name, field in self.settings_schema.model_fields.items() if _is_secret(field.annotation)
-        )
+        return secret_fields(self.settings_schema)
 
     def public_schema(self) -> dict[str, Any]:
-        schema = self.settings_schema.model_json_schema()
-        for name in self.secret_fields():
-            schema.get("properties", {}).get(name, {})["writeOnly"] = True
-        return schema
+        return public_schema(self.settings_schema)
+
+
+def secret_fields(settings_schema: type[BaseModel]) -> frozenset[str]:
+    return frozenset(name for name, field in settings_schema.model_fields.items() if _is_secret(field.annotation))
+
+
+def public_schema(settings_schema: type[BaseModel]) -> dict[str, Any]:
+    """The settings' JSON schema with every secret marked ``writeOnly`` (typed once, never shown back)."""
+    schema = settings_schema.model_json_schema()
+    for name in secret_fields(settings_schema):
+        schema.get("properties", {}).get(name, {})["writeOnly"] = True
+    return schema
 
 
 def _is_secret(annotation: Any) -> bool:

@@ -17,6 +17,11 @@ class ProviderRead(BaseModel):
     title: str = Field(examples=["WhatsApp Cloud API"])
     capabilities: list[str] = Field(examples=[["lead_source", "messaging"]])
     settings_schema: dict[str, Any] = Field(description="JSON schema of the settings; writeOnly fields are secrets")
+    connect: str = Field(
+        default="POST /v1/integrations",
+        examples=["POST /v1/integrations", "PUT /v1/sync/hubspot"],
+        description="Where its settings are sent (a CRM has one connection per tenant, under /v1/sync)",
+    )
 
 
 class ConnectionCreate(InputSchema):

@@ -10,6 +10,8 @@ from leadflow.integrations.hubspot.settings import HubSpotSettings
 from leadflow.integrations.pipedrive.client import PipedriveSettings
 from leadflow.integrations.rdstation.client import RdStationSettings
 from leadflow.integrations.salesforce.client import SalesforceSettings
+from leadflow.integrations.schemas import ConnectionTestResult
+from leadflow.kit.time import utcnow
 from leadflow.kit.web import DbSession, UnitOfWorkRoute
 from leadflow.sync import service
 from leadflow.sync.schemas import CrmConnectionRead, ResyncQueued, ResyncRequest
@@ -70,6 +72,13 @@ async def get_connection(provider: CrmProvider, scope: Manager, session: DbSessi
 @router.delete("/{provider}", status_code=status.HTTP_204_NO_CONTENT)
 async def disconnect(provider: CrmProvider, scope: Manager, session: DbSession) -> None:
     await service.disconnect(session, scope, provider=provider.value)
+
+
+@router.post("/{provider}/test", summary="Check the token and the id field with the CRM (the answer is its health)")
+async def test_connection(
+    provider: CrmProvider, scope: Manager, session: DbSession, config: Config
+) -> ConnectionTestResult:
+    return await service.test_connection(session, scope, provider=provider.value, config=config, now=utcnow())
 
 
 @router.post(

@@ -11,15 +11,19 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.bus.outbox import enqueue
 from leadflow.config import Settings
+from leadflow.integrations.base import Capability, ProviderError
 from leadflow.integrations.hubspot.client import MAX_BATCH, ContactUpsert, HubSpotClient, HubSpotError
 from leadflow.integrations.hubspot.settings import HubSpotSettings
 from leadflow.integrations.pipedrive.client import PipedriveClient, PipedriveError, PipedriveSettings
 from leadflow.integrations.rdstation.client import RdStationClient, RdStationError, RdStationSettings
+from leadflow.integrations.registry import public_schema
 from leadflow.integrations.salesforce.client import SalesforceClient, SalesforceError, SalesforceSettings
+from leadflow.integrations.schemas import ConnectionTestResult, ProviderRead
 from leadflow.kit.errors import NotFound, ValidationFailed
 from leadflow.kit.http import RetryPolicy, SsrfPolicy, UnsafeUrl, check_url
 from leadflow.kit.ids import new_id
@@ -52,6 +56,8 @@ SALESFORCE = "salesforce"
 RDSTATION = "rdstation"
 # A push runs inside a bus handler whose claim is a 60 s lease: its calls, waits included, must end well before.
 CRM_RETRY = RetryPolicy(attempts=3, base_delay=0.5, max_delay=5.0, max_retry_after=10.0)
+# A manager waits for a connection check: one try, the CRM's answer (even a 429) is the result.
+CHECK_RETRY = RetryPolicy(attempts=1)
 MAX_ERROR = 500
 
 
@@ -113,6 +119,66 @@ def salesforce_settings(ring: KeyRing, connection: CrmConnection) -> SalesforceS
 
 def rdstation_settings(ring: KeyRing, connection: CrmConnection) -> RdStationSettings:
     return RdStationSettings.model_validate(_opened(ring, connection))
+
+
+def hubspot_client(settings: HubSpotSettings, config: SyncConfig, retry: RetryPolicy = CRM_RETRY) -> HubSpotClient:
+    return HubSpotClient(
+        config.hubspot_base_url,
+        settings.access_token.get_secret_value(),
+        id_property=settings.id_property,
+        retry=retry,
+        timeout=config.timeout,
+    )
+
+
+def pipedrive_client(
+    settings: PipedriveSettings, config: SyncConfig, retry: RetryPolicy = CRM_RETRY
+) -> PipedriveClient:
+    token = settings.api_token.get_secret_value()
+    return PipedriveClient(config.pipedrive_base_url, token, retry=retry, timeout=config.timeout)
+
+
+def salesforce_client(
+    settings: SalesforceSettings, config: SyncConfig, retry: RetryPolicy = CRM_RETRY
+) -> SalesforceClient:
+    return SalesforceClient(
+        settings.instance_url,
+        settings.access_token.get_secret_value(),
+        policy=config.policy,
+        api_version=settings.api_version,
+        retry=retry,
+        timeout=config.timeout,
+    )
+
+
+def rdstation_client(
+    settings: RdStationSettings, config: SyncConfig, retry: RetryPolicy = CRM_RETRY
+) -> RdStationClient:
+    token = settings.api_token.get_secret_value()
+    return RdStationClient(settings.base_url, token, policy=config.policy, retry=retry, timeout=config.timeout)
+
+
+CRM_PROVIDERS: dict[str, tuple[str, type[BaseModel]]] = {
+    HUBSPOT: ("HubSpot", HubSpotSettings),
+    PIPEDRIVE: ("Pipedrive", PipedriveSettings),
+    SALESFORCE: ("Salesforce", SalesforceSettings),
+    RDSTATION: ("RD Station CRM", RdStationSettings),
+}
+
+
+def crm_providers() -> list[ProviderRead]:
+    """The CRMs, described as the channel providers are (``GET /v1/integrations/providers`` lists both)."""
+    capabilities = sorted({Capability.CRM_SYNC, Capability.CONNECTION_TEST})
+    return [
+        ProviderRead(
+            name=name,
+            title=title,
+            capabilities=capabilities,
+            settings_schema=public_schema(settings),
+            connect=f"PUT /v1/sync/{name}",
+        )
+        for name, (title, settings) in CRM_PROVIDERS.items()
+    ]
 
 
 async def _check_base_url(field_name: str, url: str, policy: SsrfPolicy) -> None:
@@ -217,6 +283,36 @@ async def disconnect(session: AsyncSession, scope: Scope, *, provider: str) -> N
     await session.delete(connection)
 
 
+async def test_connection(
+    session: AsyncSession, scope: Scope, *, provider: str, config: SyncConfig, now: datetime
+) -> ConnectionTestResult:
+    """Ask the CRM whether the token opens the account and the field our pushes key on exists; a refusal is the
+    connection's last error, a success its last success (a manager checks a connection right after fixing it)."""
+    connection = await get_connection(session, scope, provider=provider)
+    try:
+        await _check(connection, config)
+    except ProviderError as error:
+        _record_error(connection, str(error), now)
+        return ConnectionTestResult(ok=False, detail=str(error)[:MAX_ERROR])
+    connection.last_success_at = now
+    return ConnectionTestResult(ok=True)
+
+
+async def _check(connection: CrmConnection, config: SyncConfig) -> None:
+    ring = config.ring
+    if connection.provider == HUBSPOT:
+        await hubspot_client(hubspot_settings(ring, connection), config, CHECK_RETRY).check()
+    elif connection.provider == PIPEDRIVE:
+        settings = pipedrive_settings(ring, connection)
+        await pipedrive_client(settings, config, CHECK_RETRY).check(settings.id_field_key)
+    elif connection.provider == SALESFORCE:
+        sf = salesforce_settings(ring, connection)
+        await salesforce_client(sf, config, CHECK_RETRY).check(sf.sobject, sf.external_id_field)
+    elif connection.provider == RDSTATION:
+        rd = rdstation_settings(ring, connection)
+        await rdstation_client(rd, config, CHECK_RETRY).check(rd.id_field_id)
+
+
 async def request_resync(
     session: AsyncSession, scope: Scope, *, provider: str, person_ids: list[uuid.UUID] | None, force: bool
 ) -> None:
@@ -269,13 +365,7 @@ async def _push_hubspot(
     force: bool,
 ) -> None:
     settings = hubspot_settings(config.ring, connection)
-    client = HubSpotClient(
-        config.hubspot_base_url,
-        settings.access_token.get_secret_value(),
-        id_property=settings.id_property,
-        retry=CRM_RETRY,
-        timeout=config.timeout,
-    )
+    client = hubspot_client(settings, config)
     for start in range(0, len(ids), MAX_BATCH):
         batch = ids[start : start + MAX_BATCH]
         await _push_batch(session, connection, client, settings, batch, report, now=now, force=force)
@@ -401,9 +491,7 @@ async def _push_pipedrive(
     """No upsert in Pipedrive: under a per-person lock, update the person we linked before, else find them by our
     id in the id custom field (a crash after a create is healed here), else create them."""
     settings = pipedrive_settings(config.ring, connection)
-    client = PipedriveClient(
-        config.pipedrive_base_url, settings.api_token.get_secret_value(), retry=CRM_RETRY, timeout=config.timeout
-    )
+    client = pipedrive_client(settings, config)
     refs = await ExternalRefRepository(session).for_entities(PIPEDRIVE, "person", ids)
     for pid, values in (await _our_values(session, ids)).items():
         body = pipedrive_person(
@@ -454,14 +542,7 @@ async def _push_salesforce(
     """One upsert by the External ID field per person: idempotent by construction, so a crash after the write and
     before our ref is stored only upserts the same record again."""
     settings = salesforce_settings(config.ring, connection)
-    client = SalesforceClient(
-        settings.instance_url,
-        settings.access_token.get_secret_value(),
-        policy=config.policy,
-        api_version=settings.api_version,
-        retry=CRM_RETRY,
-        timeout=config.timeout,
-    )
+    client = salesforce_client(settings, config)
     refs = await ExternalRefRepository(session).for_entities(SALESFORCE, "person", ids)
     for pid, values in (await _our_values(session, ids)).items():
         record = salesforce_record(
@@ -498,13 +579,7 @@ async def _push_rdstation(
     """No upsert in RD Station CRM: under a per-person lock, update the contact we linked before, else find it by
     our id in the id custom field (a crash after a create is healed here), else create it."""
     settings = rdstation_settings(config.ring, connection)
-    client = RdStationClient(
-        settings.base_url,
-        settings.api_token.get_secret_value(),
-        policy=config.policy,
-        retry=CRM_RETRY,
-        timeout=config.timeout,
-    )
+    client = rdstation_client(settings, config)
     refs = await ExternalRefRepository(session).for_entities(RDSTATION, "person", ids)
     for pid, values in (await _our_values(session, ids)).items():
         body = rdstation_contact(

@@ -24,6 +24,7 @@ from leadflow.kit.http import (
 )
 
 UPSERT_PATH = "/crm/v3/objects/contacts/batch/upsert"
+PROPERTY_PATH = "/crm/v3/properties/contacts/{name}"  # read one contact property (the connection check)
 MAX_BATCH = 100
 DEFAULT_ID_PROPERTY = "leadflow_id"
 
@@ -69,6 +70,21 @@ class HubSpotClient:
         self.sleep = sleep
         self.timeout = timeout
 
+    async def check(self) -> None:
+        """The token opens the portal and the id property exists with unique values (the upsert keys on it);
+        raises :class:`HubSpotError` saying what to fix otherwise."""
+        response = await self._send("GET", PROPERTY_PATH.format(name=self.id_property))
+        payload = _json(response)
+        if response.status_code == 404:
+            raise HubSpotError(
+                f"the contact property {self.id_property} does not exist in HubSpot: create it with unique values",
+                status=404,
+            )
+        if response.status_code != 200:
+            raise self._refusal(response, payload)
+        if payload.get("hasUniqueValue") is False:
+            raise HubSpotError(f"the contact property {self.id_property} must have unique values in HubSpot")
+
     async def upsert_contacts(self, contacts: Sequence[ContactUpsert]) -> UpsertResult:
         """Create or update each contact by our id; raises :class:`HubSpotError` when the whole call failed."""
         if len(contacts) > MAX_BATCH:
@@ -86,30 +102,34 @@ class HubSpotClient:
                 for c in contacts
             ]
         }
+        return self._read(await self._send("POST", UPSERT_PATH, json=body), contacts)
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
         async with vendor_client(self.base_url, headers=headers, timeout=self.timeout) as client:
             try:
-                response = await send_with_retries(
-                    client, "POST", UPSERT_PATH, json=body, policy=self.retry, sleep=self.sleep
-                )
+                return await send_with_retries(client, method, path, policy=self.retry, sleep=self.sleep, **kwargs)
             except httpx.TimeoutException as exc:
                 raise HubSpotError("HubSpot did not answer in time", retryable=True) from exc
             except httpx.TransportError as exc:
                 raise HubSpotError(f"HubSpot unreachable: {type(exc).__name__}", retryable=True) from exc
-        return self._read(response, contacts)
+
+    @staticmethod
+    def _refusal(response: httpx.Response, payload: dict[str, Any]) -> HubSpotError:
+        status = response.status_code
+        message = str(payload.get("message") or f"HubSpot answered HTTP {status}")
+        category = payload.get("category")
+        return HubSpotError(
+            f"{category}: {message}" if category else message,
+            status=status,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            retryable=is_retryable_status(status),
+        )
 
     def _read(self, response: httpx.Response, contacts: Sequence[ContactUpsert]) -> UpsertResult:
-        status = response.status_code
         payload = _json(response)
-        if status not in (200, 201, 207):
-            message = str(payload.get("message") or f"HubSpot answered HTTP {status}")
-            category = payload.get("category")
-            raise HubSpotError(
-                f"{category}: {message}" if category else message,
-                status=status,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                retryable=is_retryable_status(status),
-            )
+        if response.status_code not in (200, 201, 207):
+            raise self._refusal(response, payload)
         by_trace = {c.trace_id: c.id for c in contacts}
         our_ids = {c.id for c in contacts}
         created: dict[str, tuple[str, bool]] = {}

@@ -55,6 +55,14 @@ class PipedriveClient:
         self.sleep = sleep
         self.timeout = timeout
 
+    async def check(self, id_field_key: str) -> None:
+        """The token opens the company and the person custom field ``id_field_key`` exists (``GET
+        /v1/personFields``); raises :class:`PipedriveError` saying what to fix otherwise."""
+        fields = await self._call("GET", "/v1/personFields", params={"limit": "500"})
+        keys = {str(f.get("key")) for f in fields or [] if isinstance(f, dict)} if isinstance(fields, list) else set()
+        if id_field_key not in keys:
+            raise PipedriveError(f"Pipedrive has no person field with key {id_field_key}: create it and copy its key")
+
     async def find_person(self, field_key: str, value: str) -> str | None:
         """The id of the person whose custom field ``field_key`` is exactly ``value``, if any."""
         params = {"term": value, "fields": "custom_fields", "exact_match": "true", "limit": "2"}

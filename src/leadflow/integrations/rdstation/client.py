@@ -37,6 +37,7 @@ from leadflow.kit.http import (
 
 DEFAULT_BASE_URL = "https://crm.rdstation.com"
 CONTACTS = "/api/v1/contacts"
+CUSTOM_FIELDS = "/api/v1/custom_fields"
 SEARCH_LIMIT = 200
 AUTH_STATUSES = frozenset({401})
 
@@ -85,6 +86,15 @@ class RdStationClient:
         self.retry = retry
         self.sleep = sleep
         self.timeout = timeout
+
+    async def check(self, id_field_id: str) -> None:
+        """The token opens the account and the contact custom field ``id_field_id`` exists (``GET
+        /api/v1/custom_fields`` [M]); raises :class:`RdStationError` saying what to fix otherwise."""
+        data = await self._call("GET", CUSTOM_FIELDS, params={"for": "contact"})
+        listed = data.get("custom_fields") if isinstance(data, dict) else data
+        ids = {_contact_id(f) for f in listed or [] if isinstance(f, dict)} if isinstance(listed, list) else set()
+        if id_field_id not in ids:
+            raise RdStationError(f"RD Station has no contact custom field {id_field_id}: create it and copy its id")
 
     async def find_contact(self, id_field_id: str, value: str) -> str | None:
         """The id of the one contact whose custom field ``id_field_id`` is exactly ``value``, if any."""

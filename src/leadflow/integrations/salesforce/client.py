@@ -122,6 +122,17 @@ class SalesforceClient:
     def path(self, sobject: str, id_field: str, value: str) -> str:
         return f"/services/data/v{self.api_version}/sobjects/{sobject}/{id_field}/{quote(value, safe='')}"
 
+    async def check(self, sobject: str, id_field: str) -> None:
+        """The token opens the org, the object exists and ``id_field`` is one of its External ID fields (``GET
+        …/sobjects/{sobject}/describe``); raises :class:`SalesforceError` saying what to fix otherwise."""
+        payload = _json(await self._call("GET", f"/services/data/v{self.api_version}/sobjects/{sobject}/describe"))
+        fields = payload.get("fields") if isinstance(payload, dict) else None
+        field = next((f for f in fields or [] if isinstance(f, dict) and f.get("name") == id_field), None)
+        if field is None:
+            raise SalesforceError(f"{sobject} has no field {id_field} in Salesforce: create it as an External ID")
+        if not field.get("externalId"):
+            raise SalesforceError(f"{sobject}.{id_field} is not marked External ID in Salesforce")
+
     async def upsert(self, sobject: str, id_field: str, value: str, fields: dict[str, Any]) -> Upserted:
         """Create or update the one record whose ``id_field`` is ``value``."""
         path = self.path(sobject, id_field, value)
