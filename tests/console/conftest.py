@@ -30,7 +30,9 @@ class Console:
             self.csrf = match.group(1)
         return response
 
-    async def post(self, path: str, data: dict[str, str] | None = None, *, csrf: str | None = None) -> httpx.Response:
+    async def post(
+        self, path: str, data: dict[str, str | list[str]] | None = None, *, csrf: str | None = None
+    ) -> httpx.Response:
         form = {"csrf_token": self.csrf if csrf is None else csrf, **(data or {})}
         if not form["csrf_token"]:
             del form["csrf_token"]

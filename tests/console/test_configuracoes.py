@@ -12,7 +12,20 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from leadflow.kit.db import Database
-from leadflow.models import ApiKey, ApiKeyKind, Pipeline, Role, RuleSetVersion, Stage, Team, TeamMember, Tenant, User
+from leadflow.models import (
+    ApiKey,
+    ApiKeyKind,
+    CustomFieldDefinition,
+    Pipeline,
+    Role,
+    RuleSetVersion,
+    Stage,
+    StageTransition,
+    Team,
+    TeamMember,
+    Tenant,
+    User,
+)
 from tests import factories
 from tests.console.conftest import Console, logged_in_console
 
@@ -156,6 +169,70 @@ class TestPipelines:
             pipeline = await console.post(f"/app/configuracoes/funis/{stages[0].pipeline_id}", {"name": "Hackeado"})
         assert (stage.status_code, pipeline.status_code) == (404, 404)
 
+    async def test_ticking_moves_saves_them_and_switches_enforcement_on(
+        self, manager_console: Console, db: Database, tenant: Tenant, stages: list[Stage]
+    ) -> None:
+        novo, contato, visita = stages[:3]
+        await manager_console.get("/app/configuracoes/funis")
+        response = await manager_console.post(
+            f"/app/configuracoes/funis/{novo.pipeline_id}/transicoes",
+            {"restrict": "on", "move": [f"{novo.id}:{contato.id}", f"{contato.id}:{visita.id}"]},
+        )
+        assert response.status_code == 303
+        async with db.session(factories.owner_scope(tenant)) as session:
+            moves = {(t.from_stage_id, t.to_stage_id) for t in (await session.scalars(select(StageTransition))).all()}
+            pipeline = await session.get_one(Pipeline, novo.pipeline_id)
+        assert moves == {(novo.id, contato.id), (contato.id, visita.id)}
+        assert pipeline.restrict_transitions is True
+        html = (await manager_console.get(response.headers["location"])).text
+        assert re.search(rf'value="{novo.id}:{contato.id}" checked', html)
+        assert not re.search(rf'value="{novo.id}:{visita.id}" checked', html)
+
+    async def test_a_move_to_another_pipelines_stage_is_refused_and_nothing_changes(
+        self, manager_console: Console, db: Database, tenant: Tenant, stages: list[Stage]
+    ) -> None:
+        _, elsewhere = await factories.make_pipeline(db, tenant, name="Locação")
+        await manager_console.get("/app/configuracoes/funis")
+        response = await manager_console.post(
+            f"/app/configuracoes/funis/{stages[0].pipeline_id}/transicoes",
+            {"restrict": "on", "move": [f"{stages[0].id}:{elsewhere[1].id}"]},
+        )
+        assert response.status_code == 422
+        assert 'id="form-error"' in response.text
+        assert await count(db, tenant, StageTransition) == 0
+
+    async def test_a_stage_holding_leads_is_not_removed_and_an_empty_one_is(
+        self, manager_console: Console, db: Database, tenant: Tenant, stages: list[Stage]
+    ) -> None:
+        person = await factories.make_person(db, tenant, name="Joana Prudente")
+        await factories.make_lead(db, tenant, person=person, stage=stages[0])
+        await manager_console.get("/app/configuracoes/funis")
+        held = await manager_console.post(f"/app/configuracoes/etapas/{stages[0].id}/remover")
+        assert held.status_code == 409
+        assert "Não é possível excluir a etapa Novo" in held.text
+        emptied = await manager_console.post(f"/app/configuracoes/etapas/{stages[1].id}/remover")
+        assert emptied.status_code == 303
+        html = (await manager_console.get("/app/configuracoes/funis")).text
+        assert f'id="stage-{stages[0].id}"' in html
+        assert f'id="stage-{stages[1].id}"' not in html
+
+    async def test_another_pipeline_becomes_the_default_and_the_old_one_can_be_removed(
+        self, manager_console: Console, db: Database, tenant: Tenant, stages: list[Stage]
+    ) -> None:
+        other, _ = await factories.make_pipeline(db, tenant, name="Locação")
+        async with db.session(factories.owner_scope(tenant)) as session:
+            (await session.get_one(Pipeline, other.id)).is_default = False
+            await session.commit()
+        html = (await manager_console.get("/app/configuracoes/funis")).text
+        assert f"/funis/{stages[0].pipeline_id}/remover" not in html  # the default offers no removal
+        made = await manager_console.post(f"/app/configuracoes/funis/{other.id}/padrao")
+        assert made.status_code == 303
+        removed = await manager_console.post(f"/app/configuracoes/funis/{stages[0].pipeline_id}/remover")
+        assert removed.status_code == 303
+        async with db.session(factories.owner_scope(tenant)) as session:
+            left = (await session.scalars(select(Pipeline))).all()
+        assert [(p.name, p.is_default) for p in left] == [("Locação", True)]
+
 
 RULES = [
     {
@@ -268,6 +345,44 @@ class TestTeams:
         assert added.status_code == 303
         html = (await manager_console.get("/app/configuracoes/equipes")).text
         assert f'name="weight-{broker.id}"' in html
+
+    async def test_the_page_says_who_gets_the_next_leads_and_when_nobody_can(
+        self, manager_console: Console, team: Team, broker: User
+    ) -> None:
+        html = (await manager_console.get("/app/configuracoes/equipes")).text
+        upcoming = re.search(rf'<ol class="next-leads" id="next-{team.id}"[^>]*>(.*?)</ol>', html, re.S)
+        assert upcoming is not None
+        assert upcoming.group(1).count(broker.name) == 5  # the only broker of the team, five times
+        await manager_console.post(
+            f"/app/configuracoes/equipes/{team.id}/roleta",
+            {"sla_minutes": "10", "max_reroutes": "1", "member": str(broker.id), f"weight-{broker.id}": "1"},
+        )  # the duty box left unticked: off duty
+        html = (await manager_console.get("/app/configuracoes/equipes")).text
+        assert "Ninguém disponível: o lead ficaria sem responsável" in html
+
+    async def test_renaming_a_team_and_a_taken_name_refused_in_portuguese(
+        self, manager_console: Console, db: Database, tenant: Tenant, team: Team
+    ) -> None:
+        await factories.make_team(db, tenant, "Locação", [])
+        await manager_console.get("/app/configuracoes/equipes")
+        taken = await manager_console.post(f"/app/configuracoes/equipes/{team.id}/nome", {"name": "Locação"})
+        assert taken.status_code == 409
+        assert "Locação" in taken.text
+        assert 'id="form-error"' in taken.text
+        renamed = await manager_console.post(f"/app/configuracoes/equipes/{team.id}/nome", {"name": "Plantão Sul"})
+        assert renamed.status_code == 303
+        async with db.session(factories.owner_scope(tenant)) as session:
+            assert (await session.get_one(Team, team.id)).name == "Plantão Sul"
+
+    async def test_removing_a_team_takes_it_off_the_page(
+        self, manager_console: Console, db: Database, tenant: Tenant, team: Team
+    ) -> None:
+        await manager_console.get("/app/configuracoes/equipes")
+        removed = await manager_console.post(f"/app/configuracoes/equipes/{team.id}/remover")
+        assert removed.status_code == 303
+        assert "Plantão Centro" not in (await manager_console.get("/app/configuracoes/equipes")).text
+        async with db.session(factories.owner_scope(tenant)) as session:
+            assert await session.scalar(select(func.count()).select_from(Team)) == 0
 
     async def test_another_tenants_team_is_not_found(
         self, app: FastAPI, other_tenant: Tenant, rival: User, team: Team
@@ -422,6 +537,50 @@ class TestCustomFields:
         removed = await manager_console.post(f"/app/configuracoes/campos/{field_id.group(1)}/remover")
         assert removed.status_code == 303
         assert "Forma de pagamento" not in (await manager_console.get("/app/configuracoes/campos")).text
+
+    async def test_editing_a_field_changes_its_label_options_and_requirement_not_its_key(
+        self, manager_console: Console, db: Database, tenant: Tenant
+    ) -> None:
+        await manager_console.get("/app/configuracoes/campos")
+        sent = {
+            "entity": "lead",
+            "key": "forma_pagamento",
+            "label": "Pagamento",
+            "type": "select",
+            "options": "À vista",
+        }
+        assert (await manager_console.post("/app/configuracoes/campos", sent)).status_code == 303
+        async with db.session(factories.owner_scope(tenant)) as session:
+            field = await session.scalar(select(CustomFieldDefinition))
+        assert field is not None
+        await manager_console.get("/app/configuracoes/campos")
+        edited = await manager_console.post(
+            f"/app/configuracoes/campos/{field.id}",
+            {"label": "Forma de pagamento", "options": "À vista\nFinanciamento\nConsórcio", "required": "on"},
+        )
+        assert edited.status_code == 303
+        async with db.session(factories.owner_scope(tenant)) as session:
+            field = await session.get_one(CustomFieldDefinition, field.id)
+        assert (field.key, field.label, field.options, field.required) == (
+            "forma_pagamento", "Forma de pagamento", ["À vista", "Financiamento", "Consórcio"], True,
+        )  # fmt: skip
+
+    async def test_a_choice_edited_without_options_is_refused_in_portuguese(
+        self, manager_console: Console, db: Database, tenant: Tenant
+    ) -> None:
+        await manager_console.get("/app/configuracoes/campos")
+        sent = {"entity": "lead", "key": "origem", "label": "Origem", "type": "select", "options": "Indicação"}
+        assert (await manager_console.post("/app/configuracoes/campos", sent)).status_code == 303
+        async with db.session(factories.owner_scope(tenant)) as session:
+            field = await session.scalar(select(CustomFieldDefinition))
+        assert field is not None
+        refused = await manager_console.post(
+            f"/app/configuracoes/campos/{field.id}", {"label": "Origem", "options": ""}
+        )
+        assert refused.status_code == 422
+        assert f'id="field-{field.id}-options-error"' in refused.text
+        async with db.session(factories.owner_scope(tenant)) as session:
+            assert (await session.get_one(CustomFieldDefinition, field.id)).options == ["Indicação"]
 
     async def test_a_choice_without_options_and_a_bad_key_are_refused_in_portuguese(
         self, manager_console: Console

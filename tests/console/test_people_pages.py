@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import uuid
+
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
@@ -145,7 +148,8 @@ class TestMerge:
         html = (await manager_console.get(response.headers["location"])).text
         assert 'id="merged"' in html
         assert f"/app/leads/{lead.id}" in html
-        assert (await manager_console.get(f"/app/pessoas/{maria_again.id}")).status_code == 404
+        gone = await manager_console.get(f"/app/pessoas/{maria_again.id}")
+        assert (gone.status_code, gone.headers["location"]) == (303, f"/app/pessoas/{maria.id}")
         async with db.session(factories.owner_scope(tenant)) as session:
             moved = await session.get(Lead, lead.id)
             merges = list((await session.execute(select(PersonMerge))).scalars())
@@ -197,3 +201,77 @@ class TestMerge:
         )
         assert response.status_code == 404
         assert "Maria da Rival" not in (await manager_console.get(f"/app/pessoas/{maria.id}")).text
+
+
+async def merge(console: Console, survivor: Person, other: Person) -> PersonMerge:
+    await console.get(f"/app/pessoas/{survivor.id}")
+    response = await console.post(f"/app/pessoas/{survivor.id}/merge", {"other_id": str(other.id), "confirm": "yes"})
+    assert response.status_code == 303, response.text
+    return PersonMerge(id=uuid.UUID(_merge_id((await console.get(f"/app/pessoas/{survivor.id}")).text)))
+
+
+def _merge_id(html: str) -> str:
+    found = re.search(r'action="/app/pessoas/merges/([0-9a-f-]{36})/desfazer"', html)
+    assert found is not None, "no undo button on the survivor's page"
+    return found.group(1)
+
+
+class TestUndoMerge:
+    async def test_a_manager_undoes_a_merge_and_the_merged_person_gets_their_lead_back(
+        self,
+        manager_console: Console,
+        db: Database,
+        tenant: Tenant,
+        manager: User,
+        maria: Person,
+        maria_again: Person,
+        stages: list[Stage],
+    ) -> None:
+        lead = await factories.make_lead(db, tenant, person=maria_again, stage=stages[0], owner=manager)
+        done = await merge(manager_console, maria, maria_again)
+        survivor_page = (await manager_console.get(f"/app/pessoas/{maria.id}")).text
+        assert "Mesclados nesta pessoa" in survivor_page
+        assert "Maria S." in survivor_page
+        response = await manager_console.post(f"/app/pessoas/merges/{done.id}/desfazer")
+        assert response.status_code == 303
+        assert response.headers["location"] == f"/app/pessoas/{maria_again.id}?unmerged=1"
+        html = (await manager_console.get(response.headers["location"])).text
+        assert 'id="unmerged"' in html
+        assert f"/app/leads/{lead.id}" in html
+        assert "Desfazer mesclagem" not in (await manager_console.get(f"/app/pessoas/{maria.id}")).text
+        async with db.session(factories.owner_scope(tenant)) as session:
+            assert (await session.get_one(Lead, lead.id)).person_id == maria_again.id
+
+    async def test_undoing_twice_is_refused_in_portuguese(
+        self, manager_console: Console, maria: Person, maria_again: Person
+    ) -> None:
+        done = await merge(manager_console, maria, maria_again)
+        assert (await manager_console.post(f"/app/pessoas/merges/{done.id}/desfazer")).status_code == 303
+        again = await manager_console.post(f"/app/pessoas/merges/{done.id}/desfazer")
+        assert again.status_code == 409
+        assert "Esta mesclagem já foi desfeita." in again.text
+
+    async def test_a_broker_sees_no_undo_and_may_not_undo(
+        self, manager_console: Console, broker_console: Console, maria: Person, maria_again: Person
+    ) -> None:
+        done = await merge(manager_console, maria, maria_again)
+        html = (await broker_console.get(f"/app/pessoas/{maria.id}")).text
+        assert "Mesclados nesta pessoa" in html
+        assert "/desfazer" not in html
+        assert (await broker_console.post(f"/app/pessoas/merges/{done.id}/desfazer")).status_code == 403
+
+    async def test_another_tenants_merge_is_not_found(
+        self,
+        app: FastAPI,
+        db: Database,
+        manager_console: Console,
+        other_tenant: Tenant,
+        maria: Person,
+        maria_again: Person,
+    ) -> None:
+        done = await merge(manager_console, maria, maria_again)
+        rival = await factories.make_user(db, other_tenant, role=Role.MANAGER)
+        async with logged_in_console(app, other_tenant, rival) as console:
+            await console.get("/app/pessoas")
+            assert (await console.post(f"/app/pessoas/merges/{done.id}/desfazer")).status_code == 404
+        assert (await manager_console.get(f"/app/pessoas/{maria_again.id}")).status_code == 303

@@ -20,6 +20,7 @@ from leadflow.pipeline.roleta import (
     is_available_now,
     next_on_sla_breach,
     route,
+    upcoming,
 )
 from leadflow.pipeline.rules import Weekday
 
@@ -190,6 +191,32 @@ class TestSkipReasons:
         trace = next(trace for trace in decision.steps if trace.step is RoutingStep.TEAM)
         ana = next(check for check in trace.considered if check.user_id == ANA)
         assert (ana.open_leads, ana.assignments_in_cycle, ana.weight) == (2, 1, 1)
+
+
+def next_owners(roster: list[Candidate], state: RoutingState | None = None, count: int = 6) -> list[UUID | None]:
+    decisions = upcoming(roster, state or RoutingState(), now=MONDAY_NOON_SP, tz=SAO_PAULO, count=count)
+    return [d.assignee_id for d in decisions]
+
+
+class TestUpcomingLeads:
+    """The preview of a team's next leads plays the roleta forward without touching anything."""
+
+    def test_the_next_leads_follow_the_weights(self) -> None:
+        roster = [broker(ANA, "Ana"), broker(BRUNO, "Bruno", weight=2)]
+        assert Counter(next_owners(roster, count=6)) == {ANA: 2, BRUNO: 4}
+
+    def test_todays_assignments_count(self) -> None:
+        roster = [broker(ANA, "Ana"), broker(BRUNO, "Bruno")]
+        assert next_owners(roster, RoutingState(assignments={ANA: 3}), count=4) == [BRUNO, BRUNO, BRUNO, ANA]
+
+    def test_capacity_fills_as_it_goes_and_it_stops_when_nobody_can_take_one(self) -> None:
+        roster = [broker(ANA, "Ana", capacity=1), broker(BRUNO, "Bruno", capacity=2, open_leads=1)]
+        assert next_owners(roster, count=5) == [ANA, BRUNO, None]
+
+    def test_it_changes_nothing_it_was_given(self) -> None:
+        roster, state = [broker(ANA, "Ana", capacity=1)], RoutingState()
+        next_owners(roster, state)
+        assert (roster[0].open_leads, state.assignments) == (0, {})
 
 
 class TestCapacity:

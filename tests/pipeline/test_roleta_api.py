@@ -137,6 +137,49 @@ class TestReadingAndWriting:
             assert (await client.get(f"/v1/teams/{sales.team.id}/roleta")).status_code == 404
 
 
+class TestPreview:
+    async def test_names_who_gets_the_next_leads_and_the_next_real_lead_goes_there(
+        self,
+        as_sales_manager: httpx.AsyncClient,
+        anonymous: httpx.AsyncClient,
+        worker: Dispatcher,
+        sales: SalesTeam,
+    ) -> None:
+        _, bruno = _ana_and_bruno(sales)
+        await _configure(as_sales_manager, sales, {"user_id": str(bruno.id), "weight": 2})
+        response = await as_sales_manager.get(f"/v1/teams/{sales.team.id}/roleta/preview", params={"count": 3})
+        assert response.status_code == 200, response.text
+        upcoming = response.json()["next_leads"]
+        assert [lead["position"] for lead in upcoming] == [1, 2, 3]
+        assert sorted(lead["name"] for lead in upcoming) == ["Ana Corretora", "Bruno Corretor", "Bruno Corretor"]
+        again = await as_sales_manager.get(f"/v1/teams/{sales.team.id}/roleta/preview", params={"count": 3})
+        assert again.json()["next_leads"] == upcoming  # a preview assigns and records nothing
+        await convert(anonymous, worker, visitor(1))
+        [lead] = await leads_of(as_sales_manager)
+        assert lead["owner_id"] == upcoming[0]["user_id"]
+
+    async def test_with_every_broker_off_duty_the_next_lead_goes_to_the_manager(
+        self, as_sales_manager: httpx.AsyncClient, sales: SalesTeam
+    ) -> None:
+        ana, bruno = _ana_and_bruno(sales)
+        off = [{"user_id": str(who.id), "on_duty": False} for who in (ana, bruno)]
+        await _configure(as_sales_manager, sales, *off)
+        response = await as_sales_manager.get(f"/v1/teams/{sales.team.id}/roleta/preview", params={"count": 1})
+        [first] = response.json()["next_leads"]
+        assert (first["name"], first["step"]) == ("Gerente Vendas", "manager")
+
+    async def test_a_count_out_of_range_is_refused(self, as_sales_manager: httpx.AsyncClient, sales: SalesTeam) -> None:
+        response = await as_sales_manager.get(f"/v1/teams/{sales.team.id}/roleta/preview", params={"count": 99})
+        assert response.status_code == 422
+
+    async def test_another_tenants_team_is_not_found(
+        self, app: FastAPI, db: Database, other_tenant: Tenant, sales: SalesTeam
+    ) -> None:
+        rival = await factories.make_user(db, other_tenant, role=Role.MANAGER)
+        async with factories.logged_in(app, other_tenant, rival) as client:
+            assert (await client.get(f"/v1/teams/{sales.team.id}/roleta/preview")).status_code == 404
+
+
 class TestWeights:
     async def test_a_weight_of_two_gets_twice_the_share(
         self,

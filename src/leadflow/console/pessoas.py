@@ -1,7 +1,8 @@
 """People: the list with search, and a person's page (contacts, leads, consents, likely duplicates and merge).
 
-Reading is for every role, as in the API; merging is for owners and managers (the person service's merge, which
-moves leads, activity, consents and identities, and can be undone through the API).
+Reading is for every role, as in the API; merging and undoing a merge are for owners and managers (the person
+service's merge moves leads, activity, consents and identities; its undo puts them back). The page of someone merged
+away leads to the person they were merged into.
 """
 
 from __future__ import annotations
@@ -55,7 +56,15 @@ def current_consents(history: list[Consent]) -> list[Consent]:
 
 @router.get("/pessoas/{person_id}")
 async def person_page(person_id: uuid.UUID, request: Request, page: Page, session: DbSession) -> Response:
-    person = await persons.read_person(session, await persons.get_person(session, page.scope, person_id=person_id))
+    try:
+        found = await persons.get_person(session, page.scope, person_id=person_id)
+    except persons.PersonNotFound as missing:
+        survivor = persons.merged_into(missing)
+        if survivor is None:
+            raise
+        # A link to someone merged away (a bookmark, a notification) leads to who they are now.
+        return RedirectResponse(f"/app/pessoas/{survivor}", status_code=303)
+    person = await persons.read_person(session, found)
     rows, _ = await leads.list_leads(
         session,
         page.scope,
@@ -78,7 +87,9 @@ async def person_page(person_id: uuid.UUID, request: Request, page: Page, sessio
         stages={stage.id: stage for pipeline in pipelines for stage in pipeline.stages},
         consents=current_consents(list(history)),
         duplicates=await persons.find_duplicates(session, page.scope, person_id=person_id),
+        merges=await persons.undoable_merges(session, page.scope, person_id=person_id),
         merged=request.query_params.get("merged") == "1",
+        unmerged=request.query_params.get("unmerged") == "1",
     )
 
 
@@ -96,3 +107,10 @@ async def merge_person(
         raise ValidationFailed(message, errors=[{"field": "confirm", "message": message}])
     await persons.merge_people(session, page.scope, survivor_id=person_id, other_id=other_id)
     return RedirectResponse(f"/app/pessoas/{person_id}?merged=1", status_code=303)
+
+
+@router.post("/pessoas/merges/{merge_id}/desfazer")
+async def undo_merge(merge_id: uuid.UUID, page: ManagerPage, session: DbSession) -> Response:
+    """Take a merge apart again: the merged person comes back with what was theirs (the person service's undo)."""
+    merge = await persons.undo_merge(session, page.scope, merge_id=merge_id)
+    return RedirectResponse(f"/app/pessoas/{merge.merged_id}?unmerged=1", status_code=303)

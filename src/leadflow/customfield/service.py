@@ -129,6 +129,10 @@ async def create_field(session: AsyncSession, scope: Scope, *, data: CustomField
     return field
 
 
+async def get_field(session: AsyncSession, scope: Scope, *, field_id: uuid.UUID) -> CustomFieldDefinition:
+    return await _get(session, field_id)
+
+
 async def update_field(
     session: AsyncSession, scope: Scope, *, field_id: uuid.UUID, data: CustomFieldUpdate
 ) -> CustomFieldDefinition:

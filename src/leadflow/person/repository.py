@@ -189,6 +189,18 @@ class ConsentRepository(Repository[Consent]):
 class MergeRepository(Repository[PersonMerge]):
     model = PersonMerge
 
+    async def undoable_into(self, survivor_id: uuid.UUID) -> list[tuple[PersonMerge, Person]]:
+        """Merges into ``survivor_id`` not undone yet, newest first, each with the person it folded in (who is
+        soft-deleted, hence ``include_deleted``)."""
+        stmt = (
+            select(PersonMerge, Person)
+            .join(Person, Person.id == PersonMerge.merged_id)
+            .where(PersonMerge.survivor_id == survivor_id, PersonMerge.undone_at.is_(None))
+            .order_by(PersonMerge.created_at.desc())
+            .execution_options(include_deleted=True)
+        )
+        return [(merge, person) for merge, person in (await self.session.execute(stmt)).all()]
+
 
 class LinkedRowRepository:
     """Leads, interactions, tasks, attachments and consents of a person, for moving them in a merge.

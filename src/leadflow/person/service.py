@@ -456,6 +456,19 @@ async def get_merge(session: AsyncSession, scope: Scope, *, merge_id: uuid.UUID)
     return await MergeRepository(session).get_or_raise(merge_id, error=MergeNotFound)
 
 
+async def undoable_merges(
+    session: AsyncSession, scope: Scope, *, person_id: uuid.UUID
+) -> list[tuple[PersonMerge, Person]]:
+    """Who was merged into this person and can still be taken apart again (see :func:`undo_merge`)."""
+    return await MergeRepository(session).undoable_into(person_id)
+
+
+def merged_into(error: PersonNotFound) -> uuid.UUID | None:
+    """The survivor a missing person was merged into, when that is why they are missing."""
+    survivor = error.extra.get("merged_into_id")
+    return uuid.UUID(survivor) if survivor else None
+
+
 async def merge_people(
     session: AsyncSession, scope: Scope, *, survivor_id: uuid.UUID, other_id: uuid.UUID
 ) -> PersonMerge:
@@ -536,7 +549,9 @@ async def undo_merge(session: AsyncSession, scope: Scope, *, merge_id: uuid.UUID
     revert the survivor's filled fields unless they were edited since. Undoing twice is a 409."""
     merge = await get_merge(session, scope, merge_id=merge_id)
     if merge.undone_at is not None:
-        raise MergeAlreadyUndone(f"merge {merge_id} was undone at {merge.undone_at.isoformat()}")
+        raise MergeAlreadyUndone(
+            wording("merge %(merge)s was undone at %(when)s", merge=merge_id, when=merge.undone_at.isoformat())
+        )
     people = PersonRepository(session)
     survivor = await people.get_or_raise(merge.survivor_id, include_deleted=True)
     merged = await people.get_or_raise(merge.merged_id, include_deleted=True)

@@ -17,6 +17,7 @@ from leadflow.pipeline.schemas import (
     DutyUpdate,
     ReplayReport,
     ReplayRequest,
+    RoletaPreview,
     RoutingDecisionRead,
     RulePreview,
     RuleSetCreate,
@@ -66,6 +67,19 @@ async def preview_rules(body: RulePreview, scope: Manager, session: DbSession) -
 @router.get("/teams/{team_id}/roleta", tags=["roleta"], summary="A team's roleta: weights, capacity, shifts")
 async def get_team_roleta(team_id: uuid.UUID, scope: Manager, session: DbSession) -> TeamRoletaRead:
     return await teams.get_team_roleta(session, scope, team_id=team_id)
+
+
+@router.get(
+    "/teams/{team_id}/roleta/preview", tags=["roleta"], summary="Who gets the team's next leads if they arrived now"
+)
+async def preview_team_roleta(
+    team_id: uuid.UUID,
+    scope: Manager,
+    session: DbSession,
+    count: Annotated[int, Query(ge=1, le=20, description="How many leads ahead")] = 5,
+) -> RoletaPreview:
+    time_zone = await service.tenant_time_zone(session, scope)
+    return await teams.preview_roleta(session, scope, team_id=team_id, now=utcnow(), tz=time_zone, count=count)
 
 
 @router.put("/teams/{team_id}/roleta", tags=["roleta"], summary="Configure a team's roleta")

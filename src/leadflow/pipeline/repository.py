@@ -92,17 +92,20 @@ class RosterRepository:
         stmt = select(Team).where(Team.id == team_id).with_for_update()
         return (await self.session.scalars(stmt)).first()
 
-    async def lock_team_with_members(self, team_id: uuid.UUID) -> tuple[Team | None, list[tuple[TeamMember, User]]]:
+    async def team_with_members(
+        self, team_id: uuid.UUID, *, lock: bool = True
+    ) -> tuple[Team | None, list[tuple[TeamMember, User]]]:
         """:meth:`lock_team` and :meth:`members` in one round trip (the roleta's hot path): the team row is the one
-        locked; its active members by name."""
+        locked (unless ``lock`` is off); its active members by name."""
         stmt = (
             select(Team, TeamMember, User)
             .outerjoin(TeamMember, TeamMember.team_id == Team.id)
             .outerjoin(User, and_(User.id == TeamMember.user_id, User.is_active.is_(True)))
             .where(Team.id == team_id)
             .order_by(User.name)
-            .with_for_update(of=Team)
         )
+        if lock:
+            stmt = stmt.with_for_update(of=Team)
         rows = (await self.session.execute(stmt)).all()
         team = rows[0][0] if rows else None
         return team, [(member, user) for _, member, user in rows if member is not None and user is not None]

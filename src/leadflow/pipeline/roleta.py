@@ -150,6 +150,27 @@ def route(
     return _route(request, candidates, state, local=_local(now, tz), chain=fallback_chain, excluded=frozenset())
 
 
+def upcoming(
+    candidates: Sequence[Candidate], state: RoutingState, *, now: datetime, tz: str, count: int
+) -> list[RoutingDecision]:
+    """Who would get the team's next ``count`` leads if they arrived now, one after the other (no rule group, no
+    listing broker): each pick counts as an assignment of the cycle and as a lead awaiting first response, so
+    weights and capacity show as they would play out. Stops at the first lead nobody could take."""
+    decisions: list[RoutingDecision] = []
+    roster = list(candidates)
+    for _ in range(count):
+        decision = route(RoutingRequest(), roster, state, now=now, tz=tz)
+        decisions.append(decision)
+        if decision.assignee_id is None:
+            break
+        state = decision.state
+        roster = [
+            c.model_copy(update={"open_leads": c.open_leads + 1}) if c.user_id == decision.assignee_id else c
+            for c in roster
+        ]
+    return decisions
+
+
 class SlaHandoff(_Dto):
     """Where a lead goes when its first-response SLA passed."""
 

@@ -42,11 +42,18 @@ class Roster:
 
 
 async def load_roster(
-    session: AsyncSession, team_id: uuid.UUID, *, now: datetime, tz: str, listing_broker_id: uuid.UUID | None
+    session: AsyncSession,
+    team_id: uuid.UUID,
+    *,
+    now: datetime,
+    tz: str,
+    listing_broker_id: uuid.UUID | None,
+    lock: bool = True,
 ) -> Roster | None:
-    """The team (locked for this transaction), its members as candidates and the assignments of today's cycle."""
+    """The team (locked for this transaction unless ``lock`` is off: a preview only reads), its members as
+    candidates and the assignments of today's cycle."""
     roster = RosterRepository(session)
-    team, members = await roster.lock_team_with_members(team_id)
+    team, members = await roster.team_with_members(team_id, lock=lock)
     if team is None:
         return None
     people: list[tuple[TeamMember | None, User]] = [(member, user) for member, user in members]

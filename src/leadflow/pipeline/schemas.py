@@ -85,6 +85,24 @@ class TeamRoletaRead(OutputSchema):
     members: list[MemberRoletaRead]
 
 
+class NextLead(OutputSchema):
+    """One of the team's next leads as the roleta would hand it out now."""
+
+    position: int = Field(description="1 for the next lead", examples=[1])
+    user_id: uuid.UUID | None = Field(description="None: nobody could take it")
+    name: str | None = Field(examples=["Juliana Prado"])
+    step: str | None = Field(examples=["team"], description="team, or manager when no broker is available")
+    why: str = Field(examples=["round-robin in team: lowest (assignments + 1) / weight = 1/2"])
+
+
+class RoletaPreview(OutputSchema):
+    """Who gets the team's next leads if they arrived now; nothing is assigned or recorded."""
+
+    team_id: uuid.UUID
+    at: datetime
+    next_leads: list[NextLead]
+
+
 class DutyUpdate(InputSchema):
     on_duty: bool = Field(examples=[True])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,7 +11,16 @@ from leadflow.kit.errors import NotFound, ValidationFailed
 from leadflow.kit.scope import Scope
 from leadflow.models import Team, TeamMember, User
 from leadflow.pipeline.repository import RosterRepository
-from leadflow.pipeline.schemas import MemberRoleta, MemberRoletaRead, TeamRoleta, TeamRoletaRead
+from leadflow.pipeline.roleta import upcoming
+from leadflow.pipeline.routing import load_roster
+from leadflow.pipeline.schemas import (
+    MemberRoleta,
+    MemberRoletaRead,
+    NextLead,
+    RoletaPreview,
+    TeamRoleta,
+    TeamRoletaRead,
+)
 from leadflow.user.repository import TeamRepository
 
 
@@ -22,6 +32,28 @@ async def get_team_roleta(session: AsyncSession, scope: Scope, *, team_id: uuid.
     roster = RosterRepository(session)
     team = await TeamRepository(session).get_or_raise(team_id, error=TeamNotFound)
     return _read(team, await roster.members(team_id))
+
+
+async def preview_roleta(
+    session: AsyncSession, scope: Scope, *, team_id: uuid.UUID, now: datetime, tz: str, count: int = 5
+) -> RoletaPreview:
+    """Who would get the team's next ``count`` leads now (duty, shifts, capacity, weights and today's assignments
+    as stored); reads only — nothing is assigned, recorded or locked."""
+    roster = await load_roster(session, team_id, now=now, tz=tz, listing_broker_id=None, lock=False)
+    if roster is None:
+        raise TeamNotFound(f"team {team_id} not found")
+    decisions = upcoming(roster.candidates, roster.state, now=now, tz=tz, count=count)
+    next_leads = [
+        NextLead(
+            position=index,
+            user_id=decision.assignee_id,
+            name=decision.assignee_name,
+            step=decision.step.value if decision.step else None,
+            why=decision.why,
+        )
+        for index, decision in enumerate(decisions, start=1)
+    ]
+    return RoletaPreview(team_id=team_id, at=now, next_leads=next_leads)
 
 
 async def set_team_roleta(

@@ -1,4 +1,5 @@
-"""Custom fields of leads, people and properties: list, add (with the options of a choice) and remove
+"""Custom fields of leads, people and properties: list, add (with the options of a choice), edit the label, the
+options and whether it is required (the key and type stay: stored values depend on them), and remove
 (customfield.service does the work)."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from leadflow.console.auth import ConsolePage, ManagerPage
 from leadflow.console.configuracoes.common import render_section, saved, section_router
 from leadflow.console.configuracoes.forms import FormState, attempt
 from leadflow.customfield import service as fields
-from leadflow.customfield.schemas import CustomFieldCreate, CustomFieldRead
+from leadflow.customfield.schemas import CustomFieldCreate, CustomFieldRead, CustomFieldUpdate
 from leadflow.kit.web import DbSession
 from leadflow.models import CustomFieldType
 
@@ -76,6 +77,30 @@ async def create_field(
     values = {"entity": entity, "key": key, "label": label, "type": kind, "options": options}
     again = partial(_render, request, page, session)
     return await attempt(write, again, locale=page.locale, form="new-field", values=values)
+
+
+@router.post("/campos/{field_id}")
+async def edit_field(
+    field_id: uuid.UUID,
+    request: Request,
+    page: ManagerPage,
+    session: DbSession,
+    label: Text = "",
+    options: Text = "",
+    required: Text = "",
+) -> Response:
+    field = CustomFieldRead.model_validate(await fields.get_field(session, page.scope, field_id=field_id))
+
+    async def write() -> str:
+        sent: dict[str, object] = {"label": label, "required": required == "on"}
+        if field.type in (CustomFieldType.SELECT, CustomFieldType.MULTISELECT):
+            sent["options"] = _options(options)
+        await fields.update_field(session, page.scope, field_id=field_id, data=CustomFieldUpdate.model_validate(sent))
+        return saved("campos", "campo")
+
+    values = {"label": label, "options": options}
+    again = partial(_render, request, page, session)
+    return await attempt(write, again, locale=page.locale, form=f"field-{field_id}", values=values)
 
 
 @router.post("/campos/{field_id}/remover")

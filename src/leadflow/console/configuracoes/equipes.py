@@ -1,5 +1,6 @@
-"""Teams and their roleta: create a team, add or remove members, and each member's weight, capacity and duty
-(plantão), with the team's SLA; pipeline.teams and user.service do the work."""
+"""Teams and their roleta: create, rename and remove a team, add or remove members, and each member's weight,
+capacity and duty (plantão), with the team's SLA, and who would get the team's next leads right now (the roleta
+played forward, nothing assigned); pipeline.teams and user.service do the work."""
 
 from __future__ import annotations
 
@@ -14,15 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflow.console.auth import ConsolePage, ManagerPage
 from leadflow.console.configuracoes.common import render_section, saved, section_router
 from leadflow.console.configuracoes.forms import FormState, attempt
+from leadflow.kit.time import utcnow
 from leadflow.kit.web import DbSession
 from leadflow.models import Role
 from leadflow.pipeline import teams as roleta
 from leadflow.pipeline.schemas import TeamRoleta
 from leadflow.user import service as users
-from leadflow.user.schemas import TeamCreate
+from leadflow.user.schemas import TeamCreate, TeamUpdate
 
 router = section_router()
 Text = Annotated[str, Form(max_length=200)]
+PREVIEW_LEADS = 5  # "who gets the next leads", under each team
 
 
 async def _render(
@@ -30,9 +33,16 @@ async def _render(
 ) -> Response:
     listed, _ = await users.list_teams(session, page.scope, cursor=None, limit=200)
     rosters = [await roleta.get_team_roleta(session, page.scope, team_id=team.id) for team in listed]
+    now = utcnow()
+    previews = {
+        team.id: await roleta.preview_roleta(
+            session, page.scope, team_id=team.id, now=now, tz=page.time_zone, count=PREVIEW_LEADS
+        )
+        for team in listed
+    }
     people, _ = await users.list_users(session, page.scope, role=None, q=None, cursor=None, limit=200)
     active = [user for user in people if user.is_active and user.role is not Role.VIEWER]
-    return render_section(request, page, "equipes", form=form, rosters=rosters, people=active)
+    return render_section(request, page, "equipes", form=form, rosters=rosters, people=active, previews=previews)
 
 
 @router.get("/equipes")
@@ -48,6 +58,27 @@ async def create_team(request: Request, page: ManagerPage, session: DbSession, n
 
     again = partial(_render, request, page, session)
     return await attempt(write, again, locale=page.locale, form="new-team", values={"name": name})
+
+
+@router.post("/equipes/{team_id}/nome")
+async def rename_team(
+    team_id: uuid.UUID, request: Request, page: ManagerPage, session: DbSession, name: Text = ""
+) -> Response:
+    await users.get_team(session, page.scope, team_id=team_id)  # another tenant's team: 404, not a form
+
+    async def write() -> str:
+        await users.update_team(session, page.scope, team_id=team_id, data=TeamUpdate(name=name))
+        return saved("equipes", "equipe")
+
+    again = partial(_render, request, page, session)
+    return await attempt(write, again, locale=page.locale, form=f"team-{team_id}", values={"name": name})
+
+
+@router.post("/equipes/{team_id}/remover")
+async def remove_team(team_id: uuid.UUID, page: ManagerPage, session: DbSession) -> Response:
+    """A soft delete: the team's leads keep naming it, and the API can restore it."""
+    await users.delete_team(session, page.scope, team_id=team_id)
+    return RedirectResponse(saved("equipes", "equipe"), status_code=303)
 
 
 def _roleta_of(sent: Any, member_ids: list[str]) -> dict[str, Any]:

@@ -1,4 +1,6 @@
-// Settings pages: copy a snippet or a secret shown once to the clipboard (no inline script: the CSP forbids it).
+// Settings pages: copy a snippet or a secret shown once to the clipboard, and ask before a removal (no inline
+// script: the CSP forbids it). Without JavaScript a removal goes through: they are soft deletes the services refuse
+// while leads depend on what is removed.
 (function () {
   "use strict";
   document.addEventListener("click", function (event) {
@@ -19,5 +21,9 @@
       document.execCommand("copy");
       done();
     }
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();
   });
 })();
