@@ -9,7 +9,10 @@ External ID, 400 ``REQUIRED_FIELD_MISSING`` (a Lead needs LastName and Company, 
 failures (429 + Retry-After, 5xx, 403 ``REQUEST_LIMIT_EXCEEDED``, malformed bodies) are served before the real
 answer; ``after_write`` replies are served after the write happened (a vendor that fails after writing).
 ``GET …/sobjects/{SObject}/describe`` describes an object: its fields with ``externalId`` (``Leadflow_Id__c`` is
-the org's only External ID; ``plain_fields`` lists fields that exist without being one).
+the org's only External ID; ``plain_fields`` lists fields that exist without being one). ``POST
+/services/oauth2/token`` is the OAuth 2.0 refresh token flow (form-encoded ``grant_type=refresh_token``,
+``client_id``, ``client_secret``, ``refresh_token``): a new access token replaces the old one (``expire()`` plays an
+expired session); a wrong refresh token is 400 ``invalid_grant``, a wrong app 400 ``invalid_client_id``.
 """
 
 from __future__ import annotations
@@ -19,11 +22,14 @@ import re
 import threading
 from collections import deque
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.loopback import LoopbackServer, Received, Reply
 
 TOKEN = "00D5g000004Wxyz!AQ0AQ.fake.access.token"
+REFRESH_TOKEN = "5Aep861fake.refresh.token.for.leadflow"
+CLIENT_ID = "3MVG9fake.connected.app.consumer.key"
+CLIENT_SECRET = "F1A2K3E4consumer5secret"
 EXTERNAL_ID = "Leadflow_Id__c"
 PREFIXES = {"Lead": "00Q", "Contact": "003"}
 REQUIRED = {"Lead": ("LastName", "Company"), "Contact": ("LastName",)}
@@ -44,6 +50,8 @@ class FakeSalesforce:
         self.failures: deque[Reply] = deque()
         self.after_write: deque[Reply] = deque()
         self.legacy_updates = False
+        self.refresh_token = REFRESH_TOKEN
+        self.renewals = 0
         self.plain_fields = {"Id", "LastName", "FirstName", "Company", "Email", "MobilePhone", "LeadSource"}
         self.records: dict[str, dict[str, Any]] = {}  # Salesforce Id -> {"sobject", "fields"}
         self._ids = itertools.count(1)
@@ -70,7 +78,13 @@ class FakeSalesforce:
         self.records[rid] = {"sobject": sobject, "fields": dict(fields)}
         return rid
 
+    def expire(self) -> None:
+        """The access token in use stops working, as a session that timed out."""
+        self.token = f"{TOKEN}.expired"
+
     def answer(self, request: Received) -> Reply:
+        if request.method == "POST" and urlsplit(request.path).path == "/services/oauth2/token":
+            return self._renew(parse_qs(request.body.decode()))
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return errors(401, "INVALID_SESSION_ID", "Session expired or invalid")
         if self.failures:
@@ -95,6 +109,32 @@ class FakeSalesforce:
                     return self.after_write.popleft()
                 return reply
         return errors(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' not allowed")
+
+    def _renew(self, form: dict[str, list[str]]) -> Reply:
+        def given(name: str) -> str:
+            return form.get(name, [""])[0]
+
+        if given("grant_type") != "refresh_token":
+            return Reply(400, {"error": "unsupported_grant_type", "error_description": "grant type not supported"})
+        if (given("client_id"), given("client_secret")) != (CLIENT_ID, CLIENT_SECRET):
+            return Reply(400, {"error": "invalid_client_id", "error_description": "client identifier invalid"})
+        if given("refresh_token") != self.refresh_token:
+            return Reply(400, {"error": "invalid_grant", "error_description": "expired access/refresh token"})
+        with self._lock:
+            self.renewals += 1
+            self.token = f"00D5g000004Wxyz!renewed.{self.renewals}"
+        return Reply(
+            200,
+            {
+                "access_token": self.token,
+                "signature": "f4k3s1gn4tur3=",
+                "scope": "refresh_token api",
+                "instance_url": self.url,
+                "id": "https://login.salesforce.com/id/00D5g000004WxyzEAC/0055g00000AbCdEAAV",
+                "token_type": "Bearer",
+                "issued_at": "1795478400000",
+            },
+        )
 
     def _describe(self, sobject: str) -> Reply:
         if sobject not in PREFIXES:

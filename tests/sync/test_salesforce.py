@@ -24,7 +24,15 @@ from tests import factories
 from tests.bus.conftest import Clock
 from tests.loopback import Reply
 from tests.sync.conftest import drain
-from tests.sync.fake_salesforce import EXTERNAL_ID, TOKEN, FakeSalesforce, errors
+from tests.sync.fake_salesforce import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    EXTERNAL_ID,
+    REFRESH_TOKEN,
+    TOKEN,
+    FakeSalesforce,
+    errors,
+)
 
 LOOPBACK = SsrfPolicy(allow_loopback=True)
 
@@ -421,3 +429,107 @@ class TestSalesforceSync:
         await drain(worker)
         assert [r["fields"][EXTERNAL_ID] for r in salesforce.records.values()] == [ours["person_id"]]
         assert [r["fields"][EXTERNAL_ID] for r in rival_org.records.values()] == [theirs["person_id"]]
+
+
+def renewable(org: FakeSalesforce, **overrides: str) -> dict[str, str]:
+    """Settings of a connection that may renew its access token (a connected app with a refresh token)."""
+    return {
+        "refresh_token": REFRESH_TOKEN, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+        "login_url": org.url, **overrides,
+    }  # fmt: skip
+
+
+@pytest.mark.usefixtures("funnel")
+class TestAnExpiredAccessToken:
+    """OAuth 2.0 refresh token flow: a session that expired is renewed once, on the way, and the new access token
+    is sealed for the next pushes; a refresh token Salesforce refuses asks for a reconnect."""
+
+    async def test_is_renewed_and_the_push_goes_through(
+        self,
+        db: Database,
+        tenant: Tenant,
+        worker: Dispatcher,
+        salesforce: FakeSalesforce,
+        as_manager: httpx.AsyncClient,
+    ) -> None:
+        await connect(as_manager, salesforce, **renewable(salesforce))
+        salesforce.expire()
+        lead = await create_lead(as_manager)
+        await drain(worker)
+        assert salesforce.renewals == 1
+        assert fields_of(salesforce, lead["person_id"])["LastName"] == "Silva"
+        assert (await as_manager.get("/v1/sync/salesforce")).json()["healthy"] is True
+        async with db.session(Scope.for_tenant(tenant.id)) as session:
+            [row] = (await session.scalars(select(CrmConnection))).all()
+        for secret in (salesforce.token, REFRESH_TOKEN, CLIENT_SECRET):
+            assert secret.encode() not in row.credentials  # sealed, the renewed token included
+
+    async def test_the_renewed_token_is_kept_for_the_next_push(
+        self, worker: Dispatcher, salesforce: FakeSalesforce, as_manager: httpx.AsyncClient
+    ) -> None:
+        await connect(as_manager, salesforce, **renewable(salesforce))
+        salesforce.expire()
+        await create_lead(as_manager)
+        await drain(worker)
+        await create_lead(as_manager, name="João Souza", emails=["joao@example.com"], phones=["(21) 99999-0000"])
+        await drain(worker)
+        assert (salesforce.renewals, len(salesforce.records)) == (1, 2)
+
+    async def test_a_refused_refresh_token_asks_for_a_reconnect(
+        self, worker: Dispatcher, salesforce: FakeSalesforce, as_manager: httpx.AsyncClient
+    ) -> None:
+        await connect(as_manager, salesforce, **renewable(salesforce, refresh_token="5Aep861revoked.refresh"))
+        salesforce.expire()
+        await create_lead(as_manager)
+        await drain(worker)
+        shown = (await as_manager.get("/v1/sync/salesforce")).json()
+        assert shown["healthy"] is False
+        assert "invalid_grant" in shown["last_error"]
+        assert "reconnect" in shown["last_error"]
+        assert salesforce.records == {}
+
+    async def test_without_a_refresh_token_the_session_error_stands(
+        self, worker: Dispatcher, salesforce: FakeSalesforce, as_manager: httpx.AsyncClient
+    ) -> None:
+        await connect(as_manager, salesforce)
+        salesforce.expire()
+        await create_lead(as_manager)
+        await drain(worker)
+        assert salesforce.renewals == 0
+        assert "INVALID_SESSION_ID" in (await as_manager.get("/v1/sync/salesforce")).json()["last_error"]
+
+    async def test_the_connection_check_renews_too(
+        self, salesforce: FakeSalesforce, as_manager: httpx.AsyncClient
+    ) -> None:
+        await connect(as_manager, salesforce, **renewable(salesforce))
+        salesforce.expire()
+        assert (await as_manager.post("/v1/sync/salesforce/test")).json() == {"ok": True, "detail": None}
+        assert salesforce.renewals == 1
+
+
+class TestRenewalSettings:
+    async def test_a_refresh_token_needs_the_apps_client_id(
+        self, salesforce: FakeSalesforce, as_manager: httpx.AsyncClient
+    ) -> None:
+        body = {"instance_url": salesforce.url, "access_token": TOKEN, "refresh_token": REFRESH_TOKEN}
+        response = await as_manager.put("/v1/sync/salesforce", json=body)
+        assert response.status_code == 422
+        assert "client_id" in response.text
+
+    async def test_the_refresh_token_and_app_secret_are_never_shown(
+        self, salesforce: FakeSalesforce, as_manager: httpx.AsyncClient
+    ) -> None:
+        connected = await connect(as_manager, salesforce, **renewable(salesforce))
+        shown = (await as_manager.get("/v1/sync/salesforce")).text
+        for secret in (REFRESH_TOKEN, CLIENT_SECRET):
+            assert secret not in str(connected) + shown
+        assert CLIENT_ID in shown  # the consumer key is not a secret
+
+    async def test_a_login_url_on_a_metadata_address_is_refused(
+        self, salesforce: FakeSalesforce, as_manager: httpx.AsyncClient
+    ) -> None:
+        body = {"instance_url": salesforce.url, "access_token": TOKEN, **renewable(salesforce)}
+        body["login_url"] = "http://169.254.169.254"
+        response = await as_manager.put("/v1/sync/salesforce", json=body)
+        assert response.status_code == 422
+        assert "login_url" in response.text

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 
 import structlog
@@ -139,8 +140,15 @@ def pipedrive_client(
 
 
 def salesforce_client(
-    settings: SalesforceSettings, config: SyncConfig, retry: RetryPolicy = CRM_RETRY
+    settings: SalesforceSettings,
+    config: SyncConfig,
+    retry: RetryPolicy = CRM_RETRY,
+    *,
+    connection: CrmConnection | None = None,
 ) -> SalesforceClient:
+    """With a refresh token, an expired access token is renewed on the way and the new one sealed into
+    ``connection`` (stored with the caller's transaction), so the next push does not renew again."""
+    renewed = None if connection is None else partial(_store_secret, config.ring, connection, "access_token")
     return SalesforceClient(
         settings.instance_url,
         settings.access_token.get_secret_value(),
@@ -148,7 +156,14 @@ def salesforce_client(
         api_version=settings.api_version,
         retry=retry,
         timeout=config.timeout,
+        renewal=settings.renewal(),
+        on_renewed=renewed,
     )
+
+
+def _store_secret(ring: KeyRing, connection: CrmConnection, name: str, value: str) -> None:
+    secrets = ring.open_json(connection.credentials, context=_context(connection.id))
+    connection.credentials = ring.seal_json({**secrets, name: value}, context=_context(connection.id))
 
 
 def rdstation_client(
@@ -240,11 +255,15 @@ async def connect_pipedrive(
 async def connect_salesforce(
     session: AsyncSession, scope: Scope, *, data: SalesforceSettings, config: SyncConfig
 ) -> CrmConnection:
-    """Create or replace the tenant's Salesforce connection; the access token is sealed and never shown again."""
+    """Create or replace the tenant's Salesforce connection; the tokens and the app's secret are sealed and never
+    shown again."""
     _check_mapping(data.field_mapping)
     await _check_base_url("instance_url", data.instance_url, config.policy)
-    public = data.model_dump(mode="json", exclude={"access_token"})
-    secrets = {"access_token": data.access_token.get_secret_value()}
+    if data.refresh_token is not None:
+        await _check_base_url("login_url", data.login_url, config.policy)
+    hidden = {"access_token", "refresh_token", "client_secret"}
+    public = data.model_dump(mode="json", exclude=hidden)
+    secrets = {name: value.get_secret_value() for name in hidden if (value := getattr(data, name)) is not None}
     return await _connect(session, provider=SALESFORCE, public=public, secrets=secrets, config=config)
 
 
@@ -307,7 +326,7 @@ async def _check(connection: CrmConnection, config: SyncConfig) -> None:
         await pipedrive_client(settings, config, CHECK_RETRY).check(settings.id_field_key)
     elif connection.provider == SALESFORCE:
         sf = salesforce_settings(ring, connection)
-        await salesforce_client(sf, config, CHECK_RETRY).check(sf.sobject, sf.external_id_field)
+        await salesforce_client(sf, config, CHECK_RETRY, connection=connection).check(sf.sobject, sf.external_id_field)
     elif connection.provider == RDSTATION:
         rd = rdstation_settings(ring, connection)
         await rdstation_client(rd, config, CHECK_RETRY).check(rd.id_field_id)
@@ -542,7 +561,7 @@ async def _push_salesforce(
     """One upsert by the External ID field per person: idempotent by construction, so a crash after the write and
     before our ref is stored only upserts the same record again."""
     settings = salesforce_settings(config.ring, connection)
-    client = salesforce_client(settings, config)
+    client = salesforce_client(settings, config, connection=connection)
     refs = await ExternalRefRepository(session).for_entities(SALESFORCE, "person", ids)
     for pid, values in (await _our_values(session, ids)).items():
         record = salesforce_record(

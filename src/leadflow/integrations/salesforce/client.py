@@ -12,12 +12,13 @@ crash before our ref was stored, a retry) never makes a second record.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from leadflow.integrations.base import ProviderError
 from leadflow.kit.http import (
@@ -31,6 +32,8 @@ from leadflow.kit.http import (
 )
 
 DEFAULT_API_VERSION = "62.0"
+DEFAULT_LOGIN_URL = "https://login.salesforce.com"
+TOKEN_PATH = "/services/oauth2/token"
 DEFAULT_EXTERNAL_ID_FIELD = "Leadflow_Id__c"
 # Our field -> the SObject's field. ``Leadflow_*__c`` are custom fields the tenant creates (text, plus the External
 # ID one); LeadSource is a picklist in most orgs, so the source goes to a text field by default.
@@ -58,6 +61,15 @@ class SalesforceSettings(BaseModel):
         pattern=r"^https?://[^\s/?#]+$", description="The org's instance URL, e.g. https://acme.my.salesforce.com"
     )
     access_token: SecretStr = Field(min_length=8, description="OAuth access token (api scope)")
+    # Optional: with a refresh token (scope refresh_token) the connection renews an expired access token itself.
+    refresh_token: SecretStr | None = Field(default=None, min_length=8, description="OAuth refresh token")
+    client_id: str | None = Field(default=None, min_length=1, max_length=255, description="Connected app consumer key")
+    client_secret: SecretStr | None = Field(default=None, min_length=1, description="Connected app consumer secret")
+    login_url: str = Field(
+        default=DEFAULT_LOGIN_URL,
+        pattern=r"^https?://[^\s/?#]+$",
+        description="Where tokens are renewed: https://login.salesforce.com, https://test.salesforce.com, My Domain",
+    )
     api_version: str = Field(default=DEFAULT_API_VERSION, pattern=r"^[0-9]{2,3}\.[0-9]$")
     sobject: str = Field(default="Lead", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,79}$", description="Lead or Contact, …")
     external_id_field: str = Field(
@@ -69,6 +81,31 @@ class SalesforceSettings(BaseModel):
         default="Pessoa Física", min_length=1, max_length=255, description="Company of a Lead when none is mapped"
     )
     field_mapping: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_FIELD_MAPPING))
+
+    @model_validator(mode="after")
+    def _refresh_needs_the_app(self) -> SalesforceSettings:
+        if self.refresh_token is not None and not self.client_id:
+            raise ValueError("a refresh_token needs the connected app's client_id")
+        return self
+
+    def renewal(self) -> TokenRenewal | None:
+        """How to renew the access token, when the connection was given a refresh token."""
+        if self.refresh_token is None or not self.client_id:
+            return None
+        secret = self.client_secret.get_secret_value() if self.client_secret else None
+        return TokenRenewal(self.login_url, self.client_id, secret, self.refresh_token.get_secret_value())
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRenewal:
+    """The OAuth 2.0 refresh token flow: ``POST {login_url}/services/oauth2/token`` (form-encoded
+    ``grant_type=refresh_token``, ``client_id``, ``client_secret``, ``refresh_token``) answers a new
+    ``access_token``; an ``invalid_grant`` means the refresh token was revoked or expired (reconnect)."""
+
+    login_url: str
+    client_id: str
+    client_secret: str | None
+    refresh_token: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +147,15 @@ class SalesforceClient:
         retry: RetryPolicy = RetryPolicy(),
         sleep: Sleep = asyncio.sleep,
         timeout: float = 15.0,
+        renewal: TokenRenewal | None = None,
+        on_renewed: Callable[[str], None] | None = None,
     ) -> None:
         self.instance_url = instance_url.rstrip("/")
         self._token = access_token
         self.policy = policy
         self.api_version = api_version
+        self.renewal = renewal
+        self.on_renewed = on_renewed  # told the new access token, to store it (sealed) for the next calls
         self.retry = retry
         self.sleep = sleep
         self.timeout = timeout
@@ -154,16 +195,11 @@ class SalesforceClient:
         return str(payload["Id"])
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
-        async with guarded_client(
-            self.policy, base_url=self.instance_url, headers=headers, timeout=self.timeout
-        ) as client:
-            try:
-                response = await send_with_retries(client, method, path, policy=self.retry, sleep=self.sleep, **kwargs)
-            except httpx.TimeoutException as exc:
-                raise SalesforceError("Salesforce did not answer in time", retryable=True) from exc
-            except httpx.TransportError as exc:
-                raise SalesforceError(f"Salesforce unreachable: {type(exc).__name__}", retryable=True) from exc
+        response = await self._send(method, path, **kwargs)
+        if response.status_code in AUTH_STATUSES and self.renewal is not None:
+            await self._renew(self.renewal)
+            self.renewal = None  # once per client: a token refused right after renewal is not renewed again
+            response = await self._send(method, path, **kwargs)
         if response.status_code == 300:
             raise SalesforceError(
                 "several Salesforce records have this external id: merge them in Salesforce",
@@ -173,6 +209,40 @@ class SalesforceClient:
         if response.status_code >= 400:
             raise _error(response)
         return response
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
+        async with guarded_client(
+            self.policy, base_url=self.instance_url, headers=headers, timeout=self.timeout
+        ) as client:
+            try:
+                return await send_with_retries(client, method, path, policy=self.retry, sleep=self.sleep, **kwargs)
+            except httpx.TimeoutException as exc:
+                raise SalesforceError("Salesforce did not answer in time", retryable=True) from exc
+            except httpx.TransportError as exc:
+                raise SalesforceError(f"Salesforce unreachable: {type(exc).__name__}", retryable=True) from exc
+
+    async def _renew(self, renewal: TokenRenewal) -> None:
+        """Trade the refresh token for a new access token (the access token expired or was revoked)."""
+        form = {"grant_type": "refresh_token", "client_id": renewal.client_id, "refresh_token": renewal.refresh_token}
+        if renewal.client_secret:
+            form["client_secret"] = renewal.client_secret
+        async with guarded_client(
+            self.policy, base_url=renewal.login_url, headers={"Accept": "application/json"}, timeout=self.timeout
+        ) as client:
+            try:
+                response = await client.post(TOKEN_PATH, data=form)
+            except httpx.TimeoutException as exc:
+                raise SalesforceError("Salesforce did not renew the token in time", retryable=True) from exc
+            except httpx.TransportError as exc:
+                raise SalesforceError(f"Salesforce login unreachable: {type(exc).__name__}", retryable=True) from exc
+        payload = _json(response)
+        token = payload.get("access_token") if isinstance(payload, dict) else None
+        if response.status_code != 200 or not token:
+            raise _renewal_refused(response, payload)
+        self._token = str(token)
+        if self.on_renewed is not None:
+            self.on_renewed(self._token)
 
 
 def _error(response: httpx.Response) -> SalesforceError:
@@ -185,6 +255,23 @@ def _error(response: httpx.Response) -> SalesforceError:
         retryable=is_retryable_status(status) or code in LATER,
         error_code=code,
     )
+
+
+def _renewal_refused(response: httpx.Response, payload: Any) -> SalesforceError:
+    """OAuth errors are ``{"error", "error_description"}``; a refused refresh token (400 ``invalid_grant``) or app
+    (``invalid_client_id``, ``invalid_client``) needs a reconnect, so it counts as an authentication failure."""
+    status = response.status_code
+    error = payload.get("error") if isinstance(payload, dict) else None
+    described = payload.get("error_description", "") if isinstance(payload, dict) else ""
+    if is_retryable_status(status):
+        return SalesforceError(
+            f"Salesforce could not renew the token now (HTTP {status})",
+            status=status,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            retryable=True,
+        )
+    reason = f"{error}: {described}" if error else f"HTTP {status}"
+    return SalesforceError(f"Salesforce refused to renew the token ({reason}): reconnect", status=401, error_code=error)
 
 
 def error_of(payload: Any) -> tuple[str | None, str]:
