@@ -414,6 +414,20 @@ class TestRuleSets:
         with pytest.raises(ValidationError):
             RuleSet.model_validate(rules)
 
+    def test_a_marketing_action_asks_for_the_message_without_deciding_it(self) -> None:
+        invite = {"marketing": {"template": "convite_aurora"}}
+        rules = {"version": 1, "rules": [{**RULES["rules"][0], "actions": [invite, invite]}]}
+        [step] = outcome_for(FACTS, rules).marketing
+        assert (step.channel, step.template, step.language) == ("whatsapp", "convite_aurora", "pt_BR")
+        assert (step.rule_id, step.allowed, step.why) == (RULES["rules"][0]["id"], None, None)  # consents: not here
+
+    @pytest.mark.parametrize(
+        "bad", [{"marketing": {}}, {"marketing": {"template": ""}}, {"marketing": {"template": "x", "channel": "sms"}}]
+    )
+    def test_a_marketing_action_needs_a_template_on_whatsapp(self, bad: dict[str, Any]) -> None:
+        with pytest.raises(ValidationError):
+            RuleSet.model_validate({"version": 1, "rules": [{**RULES["rules"][0], "actions": [bad]}]})
+
     def test_duplicate_rule_ids_are_refused(self) -> None:
         with pytest.raises(ValidationError, match="unique"):
             RuleSet.model_validate({"version": 1, "rules": [RULES["rules"][0], RULES["rules"][0]]})

@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.bus.events import DomainEvent
 from leadflow.bus.registry import subscribe
+from leadflow.integrations.credentials import key_ring
 from leadflow.integrations.intake import attach_media, take_delivery, take_leadgen
+from leadflow.integrations.messaging import send_marketing
 from leadflow.kit.scope import Scope
 
 
@@ -37,3 +39,8 @@ async def on_leadgen(session: AsyncSession, scope: Scope, event: DomainEvent) ->
         event_id=uuid.UUID(event.payload["event_id"]),
         connection_id=uuid.UUID(event.payload["connection_id"]),
     )
+
+
+@subscribe("lead.marketing_due", name="integrations.marketing")
+async def on_marketing_due(session: AsyncSession, scope: Scope, event: DomainEvent) -> None:
+    await send_marketing(session, scope, payload=event.payload, ring=key_ring())

@@ -15,7 +15,7 @@ from leadflow.integrations.base import ProviderError, SentMessage, Template
 from leadflow.integrations.credentials import opened_settings
 from leadflow.integrations.registry import provider
 from leadflow.integrations.repository import ChannelContactRepository, ConnectionRepository
-from leadflow.integrations.schemas import WhatsAppSend, WhatsAppSent
+from leadflow.integrations.schemas import WhatsAppSend, WhatsAppSent, WhatsAppTemplateIn
 from leadflow.integrations.service import note_failure, note_success
 from leadflow.integrations.whatsapp.provider import WhatsAppMessaging
 from leadflow.kit.errors import Conflict, LeadflowError, ValidationFailed
@@ -23,10 +23,12 @@ from leadflow.kit.scope import Scope
 from leadflow.kit.sealing import KeyRing
 from leadflow.kit.time import utcnow
 from leadflow.lead.service import get_lead
-from leadflow.models import Direction, InteractionChannel
+from leadflow.models import Direction, IntegrationConnection, InteractionChannel
+from leadflow.privacy.service import marketing_permission
 
 log = structlog.get_logger("leadflow.integrations")
 SERVICE_WINDOW = timedelta(hours=24)
+WHATSAPP = "whatsapp"
 
 
 class OutsideServiceWindow(Conflict):
@@ -51,12 +53,16 @@ async def send_whatsapp(
     lead = await get_lead(session, scope, lead_id=lead_id)
     contact = await ChannelContactRepository(session).latest_of_person(lead.person_id)
     connection = await ConnectionRepository(session).get(contact.connection_id) if contact else None
-    if contact is None or connection is None or connection.provider != "whatsapp":
+    to = contact.address if contact is not None else None
+    if (connection is None or connection.provider != WHATSAPP) and data.template is not None:
+        connection, to = await _business_initiated(session, lead.person_id)
+    if connection is None or connection.provider != WHATSAPP or to is None:
         raise ValidationFailed(
             "this person has not written on WhatsApp yet", errors=[{"field": "lead_id", "message": "no WhatsApp"}]
         )
     now = utcnow()
-    if data.text is not None and (contact.last_inbound_at is None or now - contact.last_inbound_at > SERVICE_WINDOW):
+    last_inbound = contact.last_inbound_at if contact is not None else None
+    if data.text is not None and (last_inbound is None or now - last_inbound > SERVICE_WINDOW):
         raise OutsideServiceWindow(
             "the person's last message is more than 24 hours old: send an approved template instead"
         )
@@ -64,7 +70,7 @@ async def send_whatsapp(
     assert spec is not None
     messaging = WhatsAppMessaging(opened_settings(ring, spec, connection))
     try:
-        sent = await _send(messaging, contact.address, data)
+        sent = await _send(messaging, to, data)
     except ProviderError as exc:
         note_failure(connection, str(exc))
         log.warning("integrations.send_failed", provider="whatsapp", status=exc.status)
@@ -100,3 +106,32 @@ async def _send(messaging: WhatsAppMessaging, to: str, data: WhatsAppSend) -> Se
         return await messaging.send_template(to, template)
     assert data.text is not None
     return await messaging.send_text(to, data.text)
+
+
+async def _business_initiated(
+    session: AsyncSession, person_id: uuid.UUID
+) -> tuple[IntegrationConnection | None, str | None]:
+    """A template may open a conversation with someone who never wrote (a business-initiated conversation): from
+    the tenant's WhatsApp number to the person's phone (``wa_id``: E.164 digits, no "+")."""
+    numbers = await ConnectionRepository(session).of_provider(WHATSAPP)
+    phone = await ChannelContactRepository(session).phone_of(person_id)
+    if not numbers or phone is None:
+        return None, None
+    return numbers[0], phone.removeprefix("+")
+
+
+async def send_marketing(session: AsyncSession, scope: Scope, *, payload: dict[str, str], ring: KeyRing) -> None:
+    """A rule's marketing template (``lead.marketing_due``). The consents were read when the rule matched (the
+    decision log says so); they are read again now, so a withdrawal in between wins. A person the tenant cannot
+    reach on WhatsApp is logged and left (retrying would not change it); a refusal of the Graph API raises, so the
+    bus retries and dead-letters it visibly."""
+    lead = await get_lead(session, scope, lead_id=uuid.UUID(payload["lead_id"]))
+    permission = await marketing_permission(session, scope, person_id=lead.person_id, channel=payload["channel"])
+    if not permission.allowed:
+        log.info("marketing.withheld", lead_id=str(lead.id), rule_id=payload.get("rule_id"), why=permission.why)
+        return
+    template = WhatsAppTemplateIn(name=payload["template"], language=payload.get("language", "pt_BR"))
+    try:
+        await send_whatsapp(session, scope, lead_id=lead.id, data=WhatsAppSend(template=template), ring=ring)
+    except ValidationFailed as unreachable:
+        log.warning("marketing.not_sent", lead_id=str(lead.id), rule_id=payload.get("rule_id"), why=unreachable.detail)

@@ -34,3 +34,11 @@ class RoutingNotice(DomainEvent):
     """A rule asked to notify someone (``notify`` action) about a new lead."""
 
     name: ClassVar[str] = "lead.notification_requested"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketingMessageDue(DomainEvent):
+    """A rule's marketing message the person's consents allowed when the lead was created (payload: lead_id,
+    rule_id, channel, template, language); the integrations send it, checking the consents again."""
+
+    name: ClassVar[str] = "lead.marketing_due"

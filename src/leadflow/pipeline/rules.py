@@ -502,7 +502,34 @@ class NotifyAction(_Strict):
     notify: str = Field(min_length=1, examples=["gerente-vendas"])
 
 
-_ACTION_KEYS = ("route", "tag", "score", "set", "sla_minutes", "notify")
+class MarketingMessage(_Strict):
+    """A marketing message to the person: an approved WhatsApp template, sent only if the person may receive
+    marketing on that channel (LGPD: consent or legitimate interest without objection)."""
+
+    channel: Literal["whatsapp"] = "whatsapp"
+    template: str = Field(min_length=1, max_length=512, examples=["lancamento_aurora"])
+    language: str = Field(default="pt_BR", min_length=2, max_length=15)
+
+
+class MarketingAction(_Strict):
+    marketing: MarketingMessage
+
+
+class MarketingStep(BaseModel):
+    """A marketing message a rule asked for and, once the person's consents were read, whether it may go and
+    why (the sentence of ``privacy.service.marketing_permission``): stored with the rest of the decision log."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule_id: str
+    channel: str
+    template: str
+    language: str
+    allowed: bool | None = None  # None: not decided yet (the pure rules do not read consents)
+    why: str | None = None
+
+
+_ACTION_KEYS = ("route", "tag", "score", "set", "sla_minutes", "notify", "marketing")
 _ACTION_MODEL_KEYS: dict[type[BaseModel], str] = {
     RouteAction: "route",
     TagAction: "tag",
@@ -510,6 +537,7 @@ _ACTION_MODEL_KEYS: dict[type[BaseModel], str] = {
     SetAction: "set",
     SlaAction: "sla_minutes",
     NotifyAction: "notify",
+    MarketingAction: "marketing",
 }
 
 
@@ -528,11 +556,12 @@ Action = Annotated[
     | Annotated[ScoreAction, Tag("score")]
     | Annotated[SetAction, Tag("set")]
     | Annotated[SlaAction, Tag("sla_minutes")]
-    | Annotated[NotifyAction, Tag("notify")],
+    | Annotated[NotifyAction, Tag("notify")]
+    | Annotated[MarketingAction, Tag("marketing")],
     Discriminator(
         _action_kind,
         custom_error_type="invalid_action",
-        custom_error_message="an action has exactly one of: route, tag, score, set, sla_minutes, notify",
+        custom_error_message="an action has exactly one of: route, tag, score, set, sla_minutes, notify, marketing",
     ),
 ]
 
@@ -582,6 +611,7 @@ class RulesOutcome(BaseModel):
     settings: LeadSettings = Field(default_factory=LeadSettings)
     sla_minutes: int | None = None
     notify: list[str] = Field(default_factory=list)
+    marketing: list[MarketingStep] = Field(default_factory=list)
     route_group: str | None = None
     route_rule_id: str | None = None
     stopped_by: str | None = None
@@ -622,6 +652,13 @@ def _action_update(outcome: RulesOutcome, action: Action, rule_id: str) -> dict[
         return {"settings": action.set_fields.merged_over(outcome.settings)}
     if isinstance(action, SlaAction):
         return {"sla_minutes": action.sla_minutes}
+    if isinstance(action, MarketingAction):
+        message = action.marketing
+        step = MarketingStep(
+            rule_id=rule_id, channel=message.channel, template=message.template, language=message.language
+        )
+        same = [m for m in outcome.marketing if (m.channel, m.template) == (step.channel, step.template)]
+        return {} if same else {"marketing": [*outcome.marketing, step]}
     return {"notify": _append_once(outcome.notify, action.notify)}
 
 

@@ -55,7 +55,7 @@ from leadflow.person.service import (
     find_visitor,
 )
 from leadflow.pipeline.enrich import touch_values
-from leadflow.pipeline.events import LeadReconverted, LeadSlaDue, RoutingNotice
+from leadflow.pipeline.events import LeadReconverted, LeadSlaDue, MarketingMessageDue, RoutingNotice
 from leadflow.pipeline.intake import Submission, read_submission
 from leadflow.pipeline.repository import (
     ConversionRepository,
@@ -73,7 +73,7 @@ from leadflow.pipeline.routing import (
 )
 from leadflow.pipeline.rules import RuleSet, RulesOutcome, run_rules
 from leadflow.pipeline.setup import DEFAULT_TIME_ZONE, TenantSetup, default_funnel, funnel_of, rule_set_of, tenant_setup
-from leadflow.privacy.service import flag_if_suppressed
+from leadflow.privacy.service import flag_if_suppressed, marketing_permission
 from leadflow.property.service import find_property_by_reference, listing_broker_of
 
 log = structlog.get_logger("leadflow.pipeline")
@@ -226,7 +226,7 @@ async def _convert(
     rule_set = await rule_set_of(session, setup)
     listing = await listing_of(session, scope, submission, form)
     facts = conversion_facts(submission, form, listing)
-    outcome = run_rules(rule_set, facts, now=now, tz=time_zone)
+    outcome = await _marketing_decided(session, scope, person, run_rules(rule_set, facts, now=now, tz=time_zone))
     placement = await _placement(session, setup, funnel, outcome)
     team_id = form.team_id if form else None
     # Everything read before anything is written: the lead, its conversion, the roleta's decision, the assignment
@@ -251,9 +251,30 @@ async def _convert(
     )
     for target in outcome.notify:
         enqueue(session, RoutingNotice(tenant_id=lead.tenant_id, payload={**lead_facts(lead), "notify": target}))
+    for message in outcome.marketing:
+        if message.allowed:
+            payload = {
+                "lead_id": str(lead.id),
+                **message.model_dump(include={"rule_id", "channel", "template", "language"}),
+            }
+            enqueue(session, MarketingMessageDue(tenant_id=lead.tenant_id, payload=payload))
     if submission.message:
         await _log_message(session, scope, lead, submission, form)
     return conversion
+
+
+async def _marketing_decided(
+    session: AsyncSession, scope: Scope, person: Person, outcome: RulesOutcome
+) -> RulesOutcome:
+    """Each marketing message the rules asked for, allowed or withheld by the person's consents, with why: the
+    verdicts travel in the outcome, so the decision log stores them with the rules that asked (LGPD art. 7 I/IX)."""
+    if not outcome.marketing:
+        return outcome
+    decided = []
+    for message in outcome.marketing:
+        permission = await marketing_permission(session, scope, person_id=person.id, channel=message.channel)
+        decided.append(message.model_copy(update={"allowed": permission.allowed, "why": permission.why}))
+    return outcome.model_copy(update={"marketing": decided})
 
 
 @dataclass(frozen=True, slots=True)
