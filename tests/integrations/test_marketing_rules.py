@@ -9,12 +9,14 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
+from fastapi import FastAPI
 
 from leadflow.bus.dispatcher import Dispatcher
 from leadflow.kit.db import Database
 from leadflow.models import OutboxStatus, Tenant
+from tests.console.conftest import logged_in_console
 from tests.integrations.fakes.graph import FakeGraph
-from tests.pipeline.conftest import convert, drain_now, leads_of, outbox_of, visitor
+from tests.pipeline.conftest import SalesTeam, convert, drain_now, leads_of, outbox_of, visitor
 
 WELCOME = {
     "id": "lancamento-aurora",
@@ -117,6 +119,22 @@ class TestAMarketingRule:
         [due] = await outbox_of(db, tenant, "lead.marketing_due")
         assert due.status == OutboxStatus.DONE  # handled: withheld, not failed
         assert graph.sent_messages() == []
+
+    async def test_the_lead_page_shows_the_verdict_in_portuguese(
+        self,
+        app: FastAPI,
+        tenant: Tenant,
+        sales: SalesTeam,
+        anonymous: httpx.AsyncClient,
+        as_sales_manager: httpx.AsyncClient,
+        worker: Dispatcher,
+    ) -> None:
+        await convert(anonymous, worker, visitor(6, utm_campaign="aurora"))
+        [lead] = await leads_of(as_sales_manager)
+        async with logged_in_console(app, tenant, sales.manager) as console:
+            html = (await console.get(f"/app/leads/{lead['id']}")).text
+        assert "convite_aurora" in html
+        assert "retido: a pessoa não consentiu ou se opôs" in html
 
     async def test_a_rule_that_does_not_match_asks_for_nothing(
         self,

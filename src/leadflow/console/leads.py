@@ -198,9 +198,20 @@ def _journey(lead: Any, items: list[Any], decisions: list[Any], pages: list[Even
     entries = [_timeline_entry(item) for item in items]
     for decision in decisions:
         entries.append({"kind": "routing", "at": decision.decided_at, "summary": decision.why, "data": {}})
+        entries.extend(_marketing_entries(decision))
     entries.extend(_page_entry(event) for event in pages)
     entries.append({"kind": "created", "at": lead.created_at, "summary": lead.source or "", "data": lead.first_touch})
     return sorted(entries, key=lambda entry: entry["at"], reverse=True)
+
+
+def _marketing_entries(decision: Any) -> list[dict[str, Any]]:
+    """The marketing messages the rules asked for with this decision: sent or withheld, and why (the consents)."""
+    steps = (decision.rules or {}).get("marketing") or []
+    return [
+        {"kind": "marketing", "at": decision.decided_at, "summary": step.get("why") or "", "data": step}
+        for step in steps
+        if isinstance(step, dict)
+    ]
 
 
 def _timeline_entry(item: Any) -> dict[str, Any]:
