@@ -317,6 +317,8 @@ MATRIX: dict[tuple[str, str], dict[str, Expect]] = {
     ("POST", "/app/configuracoes/funis/{pipeline_id}/transicoes"): CONSOLE_FORM,
     ("POST", "/app/configuracoes/integracoes"): CONSOLE_FORM,
     ("POST", "/app/configuracoes/integracoes/{connection_id}/desconectar"): CONSOLE_FORM,
+    ("POST", "/app/configuracoes/integracoes/crm/{provider}"): CONSOLE_FORM,
+    ("POST", "/app/configuracoes/integracoes/crm/{provider}/desconectar"): CONSOLE_FORM,
     ("POST", "/app/configuracoes/regras"): CONSOLE_FORM,
     ("POST", "/app/configuracoes/regras/teste"): CONSOLE_FORM,
     ("POST", "/app/configuracoes/retencao"): CONSOLE_FORM,

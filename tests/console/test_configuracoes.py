@@ -15,6 +15,7 @@ from leadflow.kit.db import Database
 from leadflow.models import (
     ApiKey,
     ApiKeyKind,
+    CrmConnection,
     CustomFieldDefinition,
     Pipeline,
     Role,
@@ -653,6 +654,64 @@ class TestIntegrations:
             await console.get("/app/configuracoes/integracoes")
             response = await console.post(f"/app/configuracoes/integracoes/{connection_id.group(1)}/desconectar")
         assert response.status_code == 404
+
+
+HUBSPOT_TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
+
+
+class TestCrms:
+    async def test_connecting_hubspot_seals_the_token_and_keeps_the_mapping(
+        self, manager_console: Console, db: Database, tenant: Tenant
+    ) -> None:
+        html = (await manager_console.get("/app/configuracoes/integracoes")).text
+        assert all(name in html for name in ("HubSpot", "Pipedrive", "Salesforce", "RD Station CRM"))
+        mapping = {"first_name": "firstname", "email": "email", "channel": "canal_leadflow"}
+        response = await manager_console.post(
+            "/app/configuracoes/integracoes/crm/hubspot",
+            {"setting-access_token": HUBSPOT_TOKEN, "setting-field_mapping": json.dumps(mapping)},
+        )
+        assert response.status_code == 303, response.text
+        page = (await manager_console.get("/app/configuracoes/integracoes")).text
+        assert HUBSPOT_TOKEN not in page
+        assert "canal_leadflow" in page
+        async with db.session(factories.owner_scope(tenant)) as session:
+            [row] = (await session.scalars(select(CrmConnection))).all()
+        assert (row.provider, row.settings["field_mapping"]) == ("hubspot", mapping)
+        assert HUBSPOT_TOKEN.encode() not in row.credentials
+
+    async def test_an_unknown_mapping_field_is_refused_without_echoing_the_token(
+        self, manager_console: Console, db: Database, tenant: Tenant
+    ) -> None:
+        await manager_console.get("/app/configuracoes/integracoes")
+        response = await manager_console.post(
+            "/app/configuracoes/integracoes/crm/hubspot",
+            {"setting-access_token": HUBSPOT_TOKEN, "setting-field_mapping": '{"shoe_size": "tamanho"}'},
+        )
+        assert response.status_code == 422
+        assert "field_mapping.shoe_size" in response.text
+        assert HUBSPOT_TOKEN not in response.text
+        assert await count(db, tenant, CrmConnection) == 0
+
+    async def test_a_missing_token_is_refused_in_portuguese(self, manager_console: Console) -> None:
+        await manager_console.get("/app/configuracoes/integracoes")
+        response = await manager_console.post("/app/configuracoes/integracoes/crm/pipedrive", {})
+        assert response.status_code == 422
+        assert "Obrigatório." in response.text
+
+    async def test_disconnecting_forgets_the_connection(
+        self, manager_console: Console, db: Database, tenant: Tenant
+    ) -> None:
+        await manager_console.get("/app/configuracoes/integracoes")
+        await manager_console.post(
+            "/app/configuracoes/integracoes/crm/hubspot", {"setting-access_token": HUBSPOT_TOKEN}
+        )
+        gone = await manager_console.post("/app/configuracoes/integracoes/crm/hubspot/desconectar")
+        assert gone.status_code == 303
+        assert await count(db, tenant, CrmConnection) == 0
+
+    async def test_an_unknown_crm_is_not_found(self, manager_console: Console) -> None:
+        await manager_console.get("/app/configuracoes/integracoes")
+        assert (await manager_console.post("/app/configuracoes/integracoes/crm/zoho", {})).status_code == 404
 
 
 class TestRetention:

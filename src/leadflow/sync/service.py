@@ -278,6 +278,24 @@ async def connect_rdstation(
     return await _connect(session, provider=RDSTATION, public=public, secrets=secrets, config=config)
 
 
+async def connect(
+    session: AsyncSession, scope: Scope, *, provider: str, settings: dict[str, Any], config: SyncConfig
+) -> CrmConnection:
+    """Connect any CRM from its settings as sent (the console's form): validated by the provider's own model (a
+    pydantic ``ValidationError`` names the field), then connected as its ``PUT /v1/sync/<provider>`` does."""
+    if provider not in CRM_PROVIDERS:
+        raise CrmConnectionNotFound(f"no CRM named {provider}")
+    data = CRM_PROVIDERS[provider][1].model_validate(settings)
+    if isinstance(data, HubSpotSettings):
+        return await connect_hubspot(session, scope, data=data, config=config)
+    if isinstance(data, PipedriveSettings):
+        return await connect_pipedrive(session, scope, data=data, config=config)
+    if isinstance(data, SalesforceSettings):
+        return await connect_salesforce(session, scope, data=data, config=config)
+    assert isinstance(data, RdStationSettings)
+    return await connect_rdstation(session, scope, data=data, config=config)
+
+
 async def list_connections(session: AsyncSession, scope: Scope) -> Sequence[CrmConnection]:
     return await CrmConnectionRepository(session).listed()
 

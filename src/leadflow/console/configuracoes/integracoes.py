@@ -1,8 +1,10 @@
-"""Integrations: each connection with its health (status, last success, last error), a new connection with the
-provider's own settings (secrets typed once, never shown back), and disconnection (integrations.service)."""
+"""Integrations: each channel connection with its health (status, last success, last error), a new connection with
+the provider's own settings (secrets typed once, never shown back), and disconnection (integrations.service); and
+the CRMs, one connection each, connected, replaced or disconnected with their own settings (sync.service)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from functools import partial
 from typing import Annotated, Any
@@ -18,6 +20,8 @@ from leadflow.integrations import service as integrations
 from leadflow.integrations.credentials import key_ring
 from leadflow.integrations.schemas import ConnectionCreate, ProviderRead
 from leadflow.kit.web import DbSession
+from leadflow.sync import service as sync
+from leadflow.sync.schemas import CrmConnectionRead
 from leadflow.user import service as users
 
 router = section_router()
@@ -37,6 +41,7 @@ def setting_fields(provider: ProviderRead) -> list[dict[str, Any]]:
                 "title": spec.get("title", name),
                 "secret": bool(spec.get("writeOnly")),
                 "number": "integer" in kinds,
+                "mapping": "object" in kinds,  # typed as JSON (a CRM's field mapping)
                 "required": name in required,
                 "default": spec.get("default"),
             }
@@ -54,6 +59,9 @@ async def _render(
     providers = {provider.name: provider for provider in integrations.list_providers()}
     chosen = chosen or request.query_params.get("provider", "")
     teams, _ = await users.list_teams(session, page.scope, cursor=None, limit=200)
+    crm_connections = {
+        c.provider: CrmConnectionRead.model_validate(c) for c in await sync.list_connections(session, page.scope)
+    }
     return render_section(
         request,
         page,
@@ -64,6 +72,7 @@ async def _render(
         chosen=providers.get(chosen),
         fields=setting_fields(providers[chosen]) if chosen in providers else [],
         teams=teams,
+        crms=[(crm, setting_fields(crm), crm_connections.get(crm.name)) for crm in sync.crm_providers()],
     )
 
 
@@ -73,13 +82,27 @@ async def integrations_page(request: Request, page: ManagerPage, session: DbSess
 
 
 def _settings(sent: Any, provider: ProviderRead) -> dict[str, Any]:
-    """What was typed, blank fields left out (the provider's defaults apply); numbers as numbers when they are."""
+    """What was typed, blank fields left out (the provider's defaults apply); numbers as numbers when they are, a
+    mapping as the JSON object typed (anything else is left as text, for the schema to refuse by name)."""
     settings: dict[str, Any] = {}
     for field in setting_fields(provider):
-        value = str(sent.get(f"setting-{field['name']}", "")).strip()[:2000]
-        if value:
-            settings[field["name"]] = int(value) if field["number"] and value.isdigit() else value
+        value = str(sent.get(f"setting-{field['name']}", "")).strip()[:10_000]
+        if not value:
+            continue
+        if field["number"] and value.isdigit():
+            settings[field["name"]] = int(value)
+        elif field["mapping"]:
+            settings[field["name"]] = _json_object(value)
+        else:
+            settings[field["name"]] = value
     return settings
+
+
+def _json_object(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 @router.post("/integracoes")
@@ -120,4 +143,30 @@ async def connect(
 @router.post("/integracoes/{connection_id}/desconectar")
 async def disconnect(connection_id: uuid.UUID, page: ManagerPage, session: DbSession) -> Response:
     await integrations.disconnect(session, page.scope, connection_id=connection_id)
+    return RedirectResponse(saved("integracoes", "desconectada"), status_code=303)
+
+
+@router.post("/integracoes/crm/{provider}")
+async def connect_crm(provider: str, request: Request, page: ManagerPage, session: DbSession) -> Response:
+    """Connect a CRM, or replace its settings (the token is typed again: it is never shown back)."""
+    spec = next((crm for crm in sync.crm_providers() if crm.name == provider), None)
+    if spec is None:
+        raise sync.CrmConnectionNotFound(f"no CRM named {provider[:32]}")
+    sent = await request.form()
+    form = f"crm-{provider}"
+    secrets = {f"setting-{f['name']}" for f in setting_fields(spec) if f["secret"]}
+    values = {k: str(v)[:10_000] for k, v in sent.items() if k.startswith("setting-") and k not in secrets}
+
+    async def write() -> str:
+        config = sync.SyncConfig.from_settings(request.app.state.settings)
+        await sync.connect(session, page.scope, provider=provider, settings=_settings(sent, spec), config=config)
+        return saved("integracoes", "crm")
+
+    again = partial(_render, request, page, session)
+    return await attempt(write, again, locale=page.locale, form=form, values=values)
+
+
+@router.post("/integracoes/crm/{provider}/desconectar")
+async def disconnect_crm(provider: str, page: ManagerPage, session: DbSession) -> Response:
+    await sync.disconnect(session, page.scope, provider=provider[:32])
     return RedirectResponse(saved("integracoes", "desconectada"), status_code=303)
