@@ -148,6 +148,9 @@ MATRIX: dict[tuple[str, str], dict[str, Expect]] = {
     ("GET", "/v1/visits/{visit_id}"): MEMBERS_READ,
     # USERS_ONLY
     ("GET", "/v1/my-day"): USERS_ONLY,
+    ("GET", "/v1/me/notifications"): USERS_ONLY,
+    ("POST", "/v1/me/notifications/read"): USERS_ONLY,
+    ("POST", "/v1/me/notifications/{notification_id}/read"): USERS_ONLY,
     # MEMBERS_WRITE
     ("POST", "/v1/attachments"): MEMBERS_WRITE,
     ("DELETE", "/v1/attachments/{attachment_id}"): MEMBERS_WRITE,
@@ -258,6 +261,7 @@ MATRIX: dict[tuple[str, str], dict[str, Expect]] = {
     ("GET", "/app/leads"): CONSOLE_PAGE,
     ("GET", "/app/leads/{lead_id}"): CONSOLE_PAGE,
     ("GET", "/app/operacoes"): CONSOLE_PAGE,
+    ("GET", "/app/notificacoes"): CONSOLE_PAGE,
     ("GET", "/app/auditoria"): CONSOLE_PAGE,
     ("GET", "/app/auditoria/cadeia"): CONSOLE_PAGE,
     ("GET", "/app/configuracoes"): CONSOLE_PAGE,
@@ -329,6 +333,8 @@ MATRIX: dict[tuple[str, str], dict[str, Expect]] = {
     ("POST", "/app/configuracoes/webhooks"): CONSOLE_FORM,
     ("POST", "/app/configuracoes/webhooks/{endpoint_id}"): CONSOLE_FORM,
     ("POST", "/app/configuracoes/webhooks/{endpoint_id}/segredo"): CONSOLE_FORM,
+    ("POST", "/app/notificacoes/lidas"): CONSOLE_FORM,
+    ("POST", "/app/notificacoes/{notification_id}/abrir"): CONSOLE_FORM,
     ("POST", "/app/password"): CONSOLE_FORM,
     ("POST", "/app/pessoas/{person_id}/merge"): CONSOLE_FORM,
     ("POST", "/app/pessoas/merges/{merge_id}/desfazer"): CONSOLE_FORM,

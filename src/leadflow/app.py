@@ -35,6 +35,7 @@ from leadflow.kit.web import (
     install_error_handlers,
 )
 from leadflow.lead.endpoints import router as lead_router
+from leadflow.notification.endpoints import router as notification_router
 from leadflow.ops.endpoints import router as ops_router
 from leadflow.ops.endpoints import tenant_ops as ops_tenant_router
 from leadflow.person.endpoints import router as person_router
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         ops_router,
         auth_router,
         user_router,
+        notification_router,
         audit_router,
         customfield_router,
         person_router,

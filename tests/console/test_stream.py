@@ -9,7 +9,7 @@ import pytest
 
 from leadflow.console import stream
 from leadflow.kit.db import Database
-from leadflow.models import Lead, Role, Tenant, User
+from leadflow.models import Lead, Notification, Role, Tenant, User
 from tests import factories
 from tests.console.conftest import Console
 
@@ -29,8 +29,14 @@ async def _lead(db: Database, tenant: Tenant, owner: User, name: str) -> Lead:
     return await factories.make_lead(db, tenant, person=person, stage=stages[0], owner=owner)
 
 
-def _events(body: str) -> list[dict[str, object]]:
-    return [json.loads(line[len("data: ") :]) for line in body.splitlines() if line.startswith("data: ")]
+def _events(body: str, name: str = "lead") -> list[dict[str, object]]:
+    """The data of each event called ``name`` in a server-sent events body."""
+    found = []
+    for block in body.split("\n\n"):
+        lines = block.splitlines()
+        if f"event: {name}" in lines:
+            found += [json.loads(line[len("data: ") :]) for line in lines if line.startswith("data: ")]
+    return found
 
 
 class TestNewLeadStream:
@@ -58,3 +64,21 @@ class TestNewLeadStream:
     async def test_needs_a_session(self, visitor: Console) -> None:
         response = await visitor.http.get("/app/stream")
         assert response.status_code == 303
+
+
+class TestNotificationStream:
+    async def test_announces_a_new_notification_and_counts_the_unread(
+        self, broker_console: Console, db: Database, tenant: Tenant, broker: User, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        async def one_new(db: Database, scope: object, since: object) -> tuple[list[Notification], int]:
+            async with db.session(factories.owner_scope(tenant)) as session:
+                session.add(Notification(user_id=broker.id, kind="sla_taken_from_you", params={}, link=None))
+                await session.flush()
+            return await real(db, scope, since)  # type: ignore[arg-type]
+
+        real = stream.notices_since
+        monkeypatch.setattr(stream, "notices_since", one_new)
+        response = await broker_console.http.get("/app/stream")
+        [notice] = _events(response.text, "notice")
+        assert notice["text"] == "Um lead foi passado a outro corretor: o prazo da primeira resposta acabou."
+        assert _events(response.text, "unread") == [{"unread": 1}]

@@ -23,6 +23,7 @@ from leadflow.models import (
     FailureType,
     Lead,
     LeadStatus,
+    Notification,
     OutboxMessage,
     OutboxStatus,
     Person,
@@ -157,6 +158,20 @@ class TestRejectedInputKeys:
         await add_sealed_rejected(db, tenant, rejected(45))
         await run_retention(db, tenant)
         assert (await run_retention(db, tenant))["removed"]["rejected_day_keys"] == 0
+
+
+class TestNotifications:
+    async def test_read_long_ago_go_unread_and_recently_read_stay(self, db: Database, tenant: Tenant) -> None:
+        user = await factories.make_user(db, tenant)
+        notices = [Notification(user_id=user.id, kind="rule_notice", read_at=read) for read in
+                   (days_ago(45), days_ago(2), None)]  # fmt: skip
+        notices[2].created_at = days_ago(90)  # old, but nobody read it yet
+        await add_rows(db, tenant, *notices)
+
+        totals = await run_retention(db, tenant)
+
+        assert totals["removed"]["notifications_read"] == 1
+        assert await count(db, tenant, Notification) == 2
 
 
 class TestAccessLog:

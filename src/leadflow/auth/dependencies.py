@@ -26,7 +26,10 @@ from leadflow.tenant.limits import admit_api_call
 bearer = HTTPBearer(auto_error=False, description="A JWT access token or a secret API key")
 
 # Routes a viewer may call although they are not reads (their own session and password).
-VIEWER_WRITABLE = frozenset({"/v1/auth/logout", "/v1/me/password"})
+# What a viewer may post: their own session, password and notifications (read state), nothing of the CRM.
+VIEWER_WRITABLE = frozenset(
+    {"/v1/auth/logout", "/v1/me/password", "/v1/me/notifications/read", "/v1/me/notifications/{notification_id}/read"}
+)
 
 
 async def authenticate(

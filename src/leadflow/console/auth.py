@@ -26,8 +26,9 @@ from leadflow.tenant.service import TenantRef
 from leadflow.user import service as users
 
 MANAGING_ROLES = frozenset({Role.OWNER.value, Role.MANAGER.value})
-# What a viewer may post in the console: their own session and password.
-VIEWER_WRITABLE = frozenset({"/app/logout", "/app/password"})
+# What a viewer may post in the console: their own session, password and notifications (read state).
+VIEWER_WRITABLE = frozenset({"/app/logout", "/app/password", "/app/notificacoes/lidas"})
+VIEWER_WRITABLE_PREFIXES = ("/app/notificacoes/",)  # …/{id}/abrir
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,8 @@ async def _refreshed(request: Request, session: AsyncSession, refresh_token: str
 async def console_page(request: Request, tenant: CurrentTenant, session: DbSession) -> ConsolePage:
     scope = await _scope_from_cookies(request, session, tenant)
     read_only = scope.role == Role.VIEWER.value and request.method not in SAFE_METHODS
-    if read_only and request.url.path not in VIEWER_WRITABLE:
+    path = request.url.path
+    if read_only and path not in VIEWER_WRITABLE and not path.startswith(VIEWER_WRITABLE_PREFIXES):
         raise Forbidden("viewers have read-only access")
     set_scope(session, scope)
     me = await users.describe_me(session, scope, tenant=tenant)

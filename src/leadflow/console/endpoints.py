@@ -13,6 +13,7 @@ from leadflow.console import (
     imoveis,
     leads,
     login,
+    notificacoes,
     operacoes,
     painel,
     pessoas,
@@ -32,6 +33,7 @@ for section in (
     operacoes.router,
     configuracoes.router,
     auditoria.router,
+    notificacoes.router,
     stream.router,
 ):
     router.include_router(section)

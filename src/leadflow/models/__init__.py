@@ -25,6 +25,7 @@ from leadflow.models.lead import (
     Tag,
     Temperature,
 )
+from leadflow.models.notification import Notification
 from leadflow.models.person import Consent, ConsentStatus, IdentityKind, Person, PersonIdentity, PersonMerge
 from leadflow.models.pipeline import (
     ConversionKind,
@@ -114,6 +115,7 @@ __all__ = [
     "LegalBasis",
     "ListingPurpose",
     "LossReason",
+    "Notification",
     "OutboxMessage",
     "OutboxStatus",
     "Person",

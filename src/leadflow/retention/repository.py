@@ -18,6 +18,7 @@ from leadflow.models import (
     AuditEntry,
     Lead,
     LeadStatus,
+    Notification,
     OutboxMessage,
     OutboxStatus,
     Person,
@@ -131,6 +132,8 @@ def operational_targets(cutoff: datetime) -> dict[str, tuple[type[Any], ColumnEl
             and_(DataKey.subject_kind == REJECTED, DataKey.subject_ref < f"day:{cutoff.date().isoformat()}"),
         ),
         "refresh_tokens_expired": (RefreshToken, RefreshToken.expires_at < cutoff),
+        # Notifications the user read that long ago (unread ones stay until they are seen).
+        "notifications_read": (Notification, and_(Notification.read_at.is_not(None), Notification.read_at < cutoff)),
     }
 
 

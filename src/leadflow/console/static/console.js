@@ -102,6 +102,18 @@
     var stream = document.body.dataset.stream;
     if (!stream || typeof EventSource === "undefined") return;
     var source = new EventSource(stream);
+    source.addEventListener("notice", function (message) {
+      var notice = JSON.parse(message.data);
+      alert(notice.text, "ok");
+      if (window.Notification && Notification.permission === "granted") new Notification(notice.text);
+    });
+    source.addEventListener("unread", function (message) {
+      var badge = document.getElementById("notice-count");
+      if (!badge) return;
+      var unread = JSON.parse(message.data).unread;
+      badge.textContent = unread;
+      badge.hidden = !unread;
+    });
     source.addEventListener("lead", function (message) {
       var lead = JSON.parse(message.data);
       alert(lead.text, "ok");
