@@ -136,6 +136,16 @@ class TestRdStation:
         assert f"no contact custom field {test_rdstation.CHANNEL_FIELD}" in result["detail"]
 
 
+class TestHealth:
+    async def test_shows_the_pushes_waiting_as_the_backlog(
+        self, as_manager: httpx.AsyncClient, hubspot: FakeHubSpot
+    ) -> None:
+        await test_hubspot.connect(as_manager)
+        assert (await health(as_manager, "hubspot"))["backlog"] == 0
+        await as_manager.post("/v1/sync/hubspot/resync", json={})  # queued, the worker has not taken it
+        assert (await health(as_manager, "hubspot"))["backlog"] == 1
+
+
 class TestWhoMayCheck:
     async def test_without_a_connection_it_is_not_found(self, as_manager: httpx.AsyncClient) -> None:
         assert (await as_manager.post("/v1/sync/hubspot/test")).status_code == 404

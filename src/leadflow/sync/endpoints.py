@@ -64,9 +64,10 @@ async def connect_rdstation(
     return CrmConnectionRead.model_validate(await service.connect_rdstation(session, scope, data=body, config=config))
 
 
-@router.get("/{provider}", summary="A CRM connection: settings, last success, last error (never the token)")
+@router.get("/{provider}", summary="A CRM connection: settings, last success, last error, backlog (never the token)")
 async def get_connection(provider: CrmProvider, scope: Manager, session: DbSession) -> CrmConnectionRead:
-    return CrmConnectionRead.model_validate(await service.get_connection(session, scope, provider=provider.value))
+    shown = CrmConnectionRead.model_validate(await service.get_connection(session, scope, provider=provider.value))
+    return shown.model_copy(update={"backlog": await service.backlog(session, scope)})
 
 
 @router.delete("/{provider}", status_code=status.HTTP_204_NO_CONTENT)

@@ -20,6 +20,9 @@ class CrmConnectionRead(OutputSchema):
     last_error_at: datetime | None
     last_error: str | None
     created_at: datetime
+    backlog: int | None = Field(
+        default=None, description="Lead changes and re-syncs not pushed yet (on GET; every CRM of the tenant shares it)"
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
