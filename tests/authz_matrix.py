@@ -293,6 +293,8 @@ MATRIX: dict[tuple[str, str], dict[str, Expect]] = {
     ("POST", "/app/leads/{lead_id}/interactions"): CONSOLE_FORM,
     ("POST", "/app/leads/{lead_id}/move"): CONSOLE_FORM,
     ("POST", "/app/leads/{lead_id}/tasks"): CONSOLE_FORM,
+    ("POST", "/app/leads/{lead_id}/visits"): CONSOLE_FORM,
+    ("POST", "/app/leads/{lead_id}/whatsapp"): CONSOLE_FORM,
     ("POST", "/app/login"): CONSOLE_FORM,
     ("POST", "/app/logout"): CONSOLE_FORM,
     ("POST", "/app/operacoes/crm/{provider}/testar"): CONSOLE_FORM,

@@ -6,12 +6,12 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadflow.kit.db import Database
@@ -30,6 +30,7 @@ from leadflow.models import (
     Stage,
     Tenant,
     User,
+    Visit,
 )
 from tests import factories
 from tests.console.conftest import Console, logged_in_console
@@ -215,6 +216,45 @@ class TestLeadPage:
         )
         assert response.status_code == 303
         assert "Enviar proposta" in (await broker_console.get(f"/app/leads/{new_lead.id}")).text
+
+    async def test_scheduling_a_visit_books_it_at_the_tenants_local_time(
+        self, broker_console: Console, new_lead: Lead, broker: User, db: Database, tenant: Tenant
+    ) -> None:
+        prop = await factories.make_property(db, tenant, reference="AP-0042")
+        await broker_console.get(f"/app/leads/{new_lead.id}")
+        response = await broker_console.post(
+            f"/app/leads/{new_lead.id}/visits",
+            {"scheduled_at": "2030-01-10T10:00", "property_id": str(prop.id), "broker_id": str(broker.id),
+             "notes": "Chaves na portaria"},
+        )  # fmt: skip
+        assert response.status_code == 303, response.text
+        async with db.session(factories.owner_scope(tenant)) as session:
+            [visit] = (await session.scalars(select(Visit))).all()
+        assert (visit.lead_id, visit.property_id, visit.broker_id) == (new_lead.id, prop.id, broker.id)
+        assert visit.scheduled_at == datetime(2030, 1, 10, 13, 0, tzinfo=UTC)  # 10:00 in São Paulo
+        assert visit.notes == "Chaves na portaria"
+
+    async def test_a_visit_without_a_time_is_refused(self, broker_console: Console, new_lead: Lead) -> None:
+        await broker_console.get(f"/app/leads/{new_lead.id}")
+        response = await broker_console.post(f"/app/leads/{new_lead.id}/visits", {"scheduled_at": "amanhã"})
+        assert response.status_code == 422
+
+    async def test_shows_the_property_the_lead_asked_about_among_the_matches(
+        self, broker_console: Console, db: Database, tenant: Tenant, stages: list[Stage], broker: User
+    ) -> None:
+        prop = await factories.make_property(db, tenant, reference="AP-0007", title="Apartamento na Vila Mariana")
+        person = await factories.make_person(db, tenant, name="Joana Prudente")
+        lead = await factories.make_lead(db, tenant, person=person, stage=stages[0], owner=broker, property_id=prop.id)
+        html = (await broker_console.get(f"/app/leads/{lead.id}")).text
+        matches = html.split('id="matching-properties"', 1)[1].split("</ol>", 1)[0]
+        assert f'href="/app/imoveis/{prop.id}"' in matches
+        assert "Apartamento na Vila Mariana" in matches
+        assert f'<option value="{prop.id}">AP-0007' in html  # offered for the visit
+
+    async def test_without_a_whatsapp_number_there_is_no_send_form(
+        self, broker_console: Console, new_lead: Lead
+    ) -> None:
+        assert 'id="send-whatsapp"' not in (await broker_console.get(f"/app/leads/{new_lead.id}")).text
 
     async def test_a_post_without_csrf_changes_nothing(self, broker_console: Console, new_lead: Lead) -> None:
         response = await broker_console.post(f"/app/leads/{new_lead.id}/interactions", {"channel": "call"}, csrf="")

@@ -17,6 +17,7 @@ from leadflow.kit.scope import Scope
 from leadflow.kit.time import utcnow
 from leadflow.models import ChannelContact, Interaction, Tenant
 from tests import factories
+from tests.console.conftest import logged_in_console
 from tests.integrations.conftest import deliver, drain_now, status_update, text_message
 from tests.integrations.fakes.graph import FakeGraph
 from tests.pipeline.conftest import SalesTeam, leads_of
@@ -174,3 +175,39 @@ class TestStatuses:
         [interaction] = await outbound(db, tenant)
         assert interaction.delivery_status == "failed"
         assert interaction.meta["statuses"][-1]["error"] == "131047 Re-engagement message"
+
+
+class TestFromTheConsole:
+    """The lead page's "Enviar no WhatsApp": the same service as the API, so the same window and the same log."""
+
+    async def test_a_broker_sends_a_text_and_it_lands_on_the_timeline(
+        self, app: FastAPI, tenant: Tenant, sales: SalesTeam, lead: dict[str, Any], graph: FakeGraph
+    ) -> None:
+        owner = next(b for b in sales.brokers if str(b.id) == lead["owner_id"])
+        async with logged_in_console(app, tenant, owner) as console:
+            page = (await console.get(f"/app/leads/{lead['id']}")).text
+            assert 'id="send-whatsapp"' in page
+            response = await console.post(f"/app/leads/{lead['id']}/whatsapp", {"text": "Oi Maria! Sou a Ana."})
+            assert response.status_code == 303, response.text
+            timeline = (await console.get(f"/app/leads/{lead['id']}")).text
+        [sent] = graph.sent_messages()
+        assert (sent.body["to"], sent.body["text"]["body"]) == (WA_ID_WITHOUT_NINTH_DIGIT, "Oi Maria! Sou a Ana.")
+        assert "Oi Maria! Sou a Ana." in timeline
+
+    async def test_a_text_after_24_hours_is_refused_in_portuguese(
+        self,
+        app: FastAPI,
+        tenant: Tenant,
+        sales: SalesTeam,
+        lead: dict[str, Any],
+        graph: FakeGraph,
+        db: Database,
+    ) -> None:
+        async with db.session(Scope.for_tenant(tenant.id)) as session:
+            await session.execute(update(ChannelContact).values(last_inbound_at=utcnow() - timedelta(hours=25)))
+        async with logged_in_console(app, tenant, sales.manager) as console:
+            await console.get(f"/app/leads/{lead['id']}")
+            response = await console.post(f"/app/leads/{lead['id']}/whatsapp", {"text": "Oi?"})
+        assert response.status_code == 409
+        assert "A última mensagem da pessoa tem mais de 24 horas: envie um modelo aprovado." in response.text
+        assert graph.sent_messages() == []

@@ -23,6 +23,7 @@ from leadflow.activity.schemas import InteractionCreate, TaskCreate
 from leadflow.capture import service as capture
 from leadflow.console.auth import Page
 from leadflow.console.web import ConsoleRoute, is_script_request, render, said
+from leadflow.integrations import service as integrations
 from leadflow.kit.errors import ValidationFailed, Wording
 from leadflow.kit.web import DbSession
 from leadflow.lead import funnel
@@ -31,6 +32,7 @@ from leadflow.lead.schemas import BulkAction, LeadAssign, LeadBulk, LeadFilters,
 from leadflow.models import Direction, Event, InteractionChannel, LeadStatus, Role, Temperature
 from leadflow.person import service as persons
 from leadflow.pipeline import service as routing
+from leadflow.property import service as properties
 from leadflow.savedview import service as savedviews
 from leadflow.user import service as users
 
@@ -43,6 +45,7 @@ MESSAGING = frozenset(
     channel.value for channel in (InteractionChannel.CHAT, InteractionChannel.WHATSAPP, InteractionChannel.INSTAGRAM)
 )
 PAGES_ON_TIMELINE = 100
+MATCHES_SHOWN = 5
 
 
 def optional_id(value: str, field: str) -> uuid.UUID | None:
@@ -243,6 +246,7 @@ async def lead_page(lead_id: uuid.UUID, request: Request, page: Page, session: D
     pipeline = await funnel.read_pipeline(session, stored)
     reasons = await funnel.list_loss_reasons(session, page.scope)
     people = await _people(session, page)
+    matches = await properties.match_properties_for_lead(session, page.scope, lead_id=lead_id, limit=MATCHES_SHOWN)
     return render(
         request,
         "lead.html",
@@ -256,10 +260,12 @@ async def lead_page(lead_id: uuid.UUID, request: Request, page: Page, session: D
         people=people,
         owner_name={user.id: user.name for user in people}.get(lead.owner_id) if lead.owner_id else None,
         channels=LOGGABLE,
+        matches=matches,
+        whatsapp=any(c.provider == "whatsapp" for c in await integrations.list_connections(session, page.scope)),
     )
 
 
-def _back(lead_id: uuid.UUID, request: Request) -> Response:
+def lead_page_back(lead_id: uuid.UUID, request: Request) -> Response:
     if is_script_request(request):  # the kanban's drag and drop: nothing to render
         return Response(status_code=204)
     return RedirectResponse(f"/app/leads/{lead_id}", status_code=303)
@@ -280,7 +286,7 @@ async def log_interaction(
         lead_id=lead_id, channel=channel, direction=direction, outcome=outcome or None, body=body or None
     )
     await activities.log_interaction(session, page.scope, data=data)
-    return _back(lead_id, request)
+    return lead_page_back(lead_id, request)
 
 
 @router.post("/leads/{lead_id}/tasks")
@@ -297,7 +303,7 @@ async def add_task(
     except ValueError as exc:
         raise ValidationFailed("due_at: give a date and time") from exc
     await activities.create_task(session, page.scope, data=TaskCreate(title=title, due_at=due, lead_id=lead_id))
-    return _back(lead_id, request)
+    return lead_page_back(lead_id, request)
 
 
 @router.post("/leads/{lead_id}/move")
@@ -311,7 +317,7 @@ async def move_lead(
 ) -> Response:
     reason = optional_id(loss_reason_id, "loss_reason_id")
     await leads.move_lead(session, page.scope, lead_id=lead_id, data=LeadMove(stage_id=stage_id, loss_reason_id=reason))
-    return _back(lead_id, request)
+    return lead_page_back(lead_id, request)
 
 
 @router.post("/leads/{lead_id}/assign")
@@ -326,4 +332,4 @@ async def assign_lead(
     owner = optional_id(owner_id, "owner_id")
     data = LeadAssign(owner_id=owner, reason=reason or None)
     await leads.assign_lead(session, page.scope, lead_id=lead_id, data=data)
-    return _back(lead_id, request)
+    return lead_page_back(lead_id, request)
