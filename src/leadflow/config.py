@@ -110,6 +110,11 @@ class Settings(BaseSettings):
         Literal["after_claim", "after_handler_before_commit", "after_commit_before_settle", "after_side_effect"] | None
     ) = Field(default=None, description="Crash tests only: a worker SIGKILLs itself when it reaches this point")
 
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, /metrics answers only a scraper sending it as a Bearer token (set it in production)",
+    )
+
     webhooks_allow_loopback: bool = Field(
         default=False,
         description="Tests only: let partner webhooks and other user-supplied URLs reach 127.0.0.0/8 and ::1 "

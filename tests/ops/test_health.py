@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
+from pydantic import SecretStr
+
+from leadflow.config import Settings
 
 
 class TestOperations:
@@ -20,3 +23,16 @@ class TestOperations:
         text = (await anonymous.get("/metrics")).text
         assert 'leadflow_http_requests_total{method="GET",route="/healthz",status="200"}' in text
         assert "leadflow_http_request_duration_seconds_bucket" in text
+
+
+class TestProtectedMetrics:
+    async def test_with_a_token_configured_only_the_scraper_reads_them(
+        self, anonymous: httpx.AsyncClient, settings: Settings
+    ) -> None:
+        settings.metrics_token = SecretStr("scrape-" + "z" * 32)
+        assert (await anonymous.get("/metrics")).status_code == 401
+        wrong = await anonymous.get("/metrics", headers={"Authorization": "Bearer scrape-nope"})
+        assert wrong.status_code == 401
+        right = await anonymous.get("/metrics", headers={"Authorization": f"Bearer scrape-{'z' * 32}"})
+        assert right.status_code == 200
+        assert "leadflow_http_requests_total" in right.text

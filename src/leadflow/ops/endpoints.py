@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from typing import Annotated, Any
 
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from leadflow.auth.dependencies import Manager
 from leadflow.kit import metrics
 from leadflow.kit.db import Database
-from leadflow.kit.errors import ServiceUnavailable
+from leadflow.kit.errors import ServiceUnavailable, Unauthenticated
 from leadflow.kit.migrate import current_revision, head_revision
 from leadflow.kit.ratelimit import Counter, CounterUnavailable
 from leadflow.kit.schemas import Page
@@ -46,8 +47,13 @@ async def readyz(request: Request) -> dict[str, Any]:
     return {"status": "ready", "database": db.dialect, "revision": revision}
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def prometheus() -> Response:
+@router.get("/metrics", summary="Prometheus metrics (a Bearer token when LEADFLOW_METRICS_TOKEN is set)")
+async def prometheus(request: Request) -> Response:
+    token = request.app.state.settings.metrics_token
+    if token is not None:
+        sent = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
+        if not hmac.compare_digest(sent, token.get_secret_value().encode()):
+            raise Unauthenticated("send the metrics token as a Bearer token", headers={"WWW-Authenticate": "Bearer"})
     return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
