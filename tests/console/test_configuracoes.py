@@ -17,6 +17,7 @@ from leadflow.models import (
     ApiKeyKind,
     CrmConnection,
     CustomFieldDefinition,
+    LeadForm,
     Pipeline,
     Role,
     RuleSetVersion,
@@ -384,6 +385,18 @@ class TestTeams:
         assert "Plantão Centro" not in (await manager_console.get("/app/configuracoes/equipes")).text
         async with db.session(factories.owner_scope(tenant)) as session:
             assert await session.scalar(select(func.count()).select_from(Team)) == 0
+
+    async def test_a_team_that_a_form_routes_to_is_not_removed(
+        self, manager_console: Console, db: Database, tenant: Tenant, team: Team
+    ) -> None:
+        async with db.session(factories.owner_scope(tenant)) as session:
+            session.add(LeadForm(key="contato", name="Fale conosco", team_id=team.id))
+            await session.commit()
+        await manager_console.get("/app/configuracoes/equipes")
+        refused = await manager_console.post(f"/app/configuracoes/equipes/{team.id}/remover")
+        assert refused.status_code == 409
+        assert "ainda recebe os leads de 1 formulários ou canais" in refused.text
+        assert await count(db, tenant, Team) == 1
 
     async def test_another_tenants_team_is_not_found(
         self, app: FastAPI, other_tenant: Tenant, rival: User, team: Team

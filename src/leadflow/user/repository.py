@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 
 from leadflow.kit.repository import Repository
-from leadflow.models import Role, Team, TeamMember, User
+from leadflow.models import IntegrationConnection, LeadForm, Role, Team, TeamMember, User
 
 
 class UserRepository(Repository[User]):
@@ -46,6 +46,12 @@ class TeamRepository(Repository[Team]):
         for team_id, user_id in (await self.session.execute(stmt)).all():
             members[team_id].append(user_id)
         return members
+
+    async def lead_sources(self, team_id: uuid.UUID) -> int:
+        """Living forms and channel connections whose leads the team's roleta routes."""
+        forms = select(func.count(LeadForm.id)).where(LeadForm.team_id == team_id)
+        channels = select(func.count(IntegrationConnection.id)).where(IntegrationConnection.team_id == team_id)
+        return int(await self.session.scalar(forms) or 0) + int(await self.session.scalar(channels) or 0)
 
     async def membership(self, team_id: uuid.UUID, user_id: uuid.UUID) -> TeamMember | None:
         stmt = select(TeamMember).where(TeamMember.team_id == team_id, TeamMember.user_id == user_id)

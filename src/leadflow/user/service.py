@@ -173,7 +173,19 @@ async def update_team(session: AsyncSession, scope: Scope, *, team_id: uuid.UUID
 
 
 async def delete_team(session: AsyncSession, scope: Scope, *, team_id: uuid.UUID) -> None:
-    (await _team(session, team_id)).deleted_at = utcnow()
+    """Soft delete; refused (409) while forms or channels still send their leads to the team's roleta: they would
+    arrive with nobody to route them to."""
+    team = await _team(session, team_id)
+    sources = await TeamRepository(session).lead_sources(team.id)
+    if sources:
+        raise Conflict(
+            wording(
+                "team %(team)s still gets the leads of %(count)s forms or channels: send them to another team first",
+                team=team.name,
+                count=sources,
+            )
+        )
+    team.deleted_at = utcnow()
 
 
 async def restore_team(session: AsyncSession, scope: Scope, *, team_id: uuid.UUID) -> TeamRead:

@@ -75,10 +75,17 @@ async def rename_team(
 
 
 @router.post("/equipes/{team_id}/remover")
-async def remove_team(team_id: uuid.UUID, page: ManagerPage, session: DbSession) -> Response:
-    """A soft delete: the team's leads keep naming it, and the API can restore it."""
-    await users.delete_team(session, page.scope, team_id=team_id)
-    return RedirectResponse(saved("equipes", "equipe"), status_code=303)
+async def remove_team(team_id: uuid.UUID, request: Request, page: ManagerPage, session: DbSession) -> Response:
+    """A soft delete: the team's leads keep naming it, and the API can restore it. Refused in the form while
+    forms or channels still send it their leads."""
+    await users.get_team(session, page.scope, team_id=team_id)  # another tenant's team: 404, not a form
+
+    async def write() -> str:
+        await users.delete_team(session, page.scope, team_id=team_id)
+        return saved("equipes", "equipe")
+
+    again = partial(_render, request, page, session)
+    return await attempt(write, again, locale=page.locale, form=f"team-{team_id}", values={})
 
 
 def _roleta_of(sent: Any, member_ids: list[str]) -> dict[str, Any]:
