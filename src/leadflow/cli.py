@@ -6,7 +6,7 @@ import asyncio
 import os
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -211,6 +211,7 @@ def worker(
     from leadflow.bus import crash
     from leadflow.bus.dispatcher import Dispatcher, RetryPolicy
     from leadflow.bus.registry import load_handlers
+    from leadflow.bus.streams import StreamDispatcher, streamed
     from leadflow.bus.worker import Worker
     from leadflow.kit.logging import configure_logging
 
@@ -225,7 +226,13 @@ def worker(
 
         waits = bounded_waits(settings, statement_timeout=settings.worker_statement_timeout_seconds)
         db = Database(create_engine(settings.effective_database_url, **waits))
-        dispatcher = Dispatcher(db, batch_size=batch_size, lease=timedelta(seconds=lease), retry=retry)
+        options: dict[str, Any] = {"batch_size": batch_size, "lease": timedelta(seconds=lease), "retry": retry}
+        redis = streamed(settings)
+        dispatcher = (
+            Dispatcher(db, **options)
+            if redis is None
+            else StreamDispatcher(db, redis=redis, stream=settings.bus_stream, **options)
+        )
         loop = Worker(dispatcher, poll_interval=poll_interval)
         for sig in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(sig, loop.stop)
@@ -233,8 +240,10 @@ def worker(
             await loop.run()
         finally:
             await db.dispose()
+            if redis is not None:
+                await redis.aclose()
 
-    typer.echo(f"worker started, handlers from: {', '.join(modules) or 'none'}")
+    typer.echo(f"worker started ({settings.bus_transport} transport), handlers from: {', '.join(modules) or 'none'}")
     asyncio.run(run())
 
 

@@ -110,6 +110,14 @@ class Settings(BaseSettings):
         Literal["after_claim", "after_handler_before_commit", "after_commit_before_settle", "after_side_effect"] | None
     ) = Field(default=None, description="Crash tests only: a worker SIGKILLs itself when it reaches this point")
 
+    bus_transport: Literal["db", "redis"] = Field(
+        default="db",
+        description="How bus messages reach `leadflow worker`: db (the outbox is the queue) or redis (Redis Streams "
+        "carry them; needs LEADFLOW_REDIS_URL)",
+    )
+    bus_stream: str = Field(
+        default="leadflow:bus", min_length=1, max_length=200, description="The Redis stream of the redis transport"
+    )
     metrics_token: SecretStr | None = Field(
         default=None,
         description="When set, /metrics answers only a scraper sending it as a Bearer token (set it in production)",
@@ -145,6 +153,8 @@ class Settings(BaseSettings):
             raise ValueError("LEADFLOW_CRASH_AT is for crash tests; it may not be set in production")
         if self.env == "prod" and self.webhooks_allow_loopback:
             raise ValueError("LEADFLOW_WEBHOOKS_ALLOW_LOOPBACK is for tests; it may not be set in production")
+        if self.bus_transport == "redis" and not self.redis_url:
+            raise ValueError("LEADFLOW_BUS_TRANSPORT=redis needs LEADFLOW_REDIS_URL")
         return self
 
     @property

@@ -33,7 +33,7 @@ from leadflow.kit.scope import Scope
 from leadflow.models import HandlerRun, OutboxMessage, OutboxStatus, Tenant
 from tests import factories
 from tests.bus.probe_handlers import CREATE_EFFECTS_TABLE, EFFECTS_TABLE, PROBE_HANDLERS, PoisonSent, ProbeSent
-from tests.conftest import drop_postgres_database, new_postgres_database
+from tests.conftest import IN_CI, REDIS_URL, drop_postgres_database, new_postgres_database
 
 pytestmark = pytest.mark.slow
 
@@ -134,7 +134,9 @@ async def probes(database_url: str, tmp_path: Path) -> AsyncIterator[Probes]:
     await made.db.dispose()
 
 
-def start_worker(database_url: str, log: Path, *args: str, crash_at: str | None = None) -> subprocess.Popen[bytes]:
+def start_worker(
+    database_url: str, log: Path, *args: str, crash_at: str | None = None, **settings: str
+) -> subprocess.Popen[bytes]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("LEADFLOW_")}
     env |= {
         "LEADFLOW_ENV": "test",
@@ -146,6 +148,7 @@ def start_worker(database_url: str, log: Path, *args: str, crash_at: str | None 
     }
     if crash_at:
         env["LEADFLOW_CRASH_AT"] = crash_at
+    env |= {f"LEADFLOW_{name.upper()}": value for name, value in settings.items()}
     command = [sys.executable, "-m", "leadflow", "worker", "--poll-interval", "0.2", "--lease", LEASE, *args]
     with log.open("ab") as output:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
@@ -259,3 +262,37 @@ class TestAPoisonMessage:
         assert outcome.pop(poison.id) == (OutboxStatus.DEAD, 3)
         assert outcome == dict.fromkeys(probes.ids, (OutboxStatus.DONE, 0))
         assert after.effects == probes.handled_once(*probes.ids)
+
+
+class TestAWorkerOnTheRedisTransportKilledMidDelivery:
+    """The same promise with Redis Streams carrying the messages: the entry the dead worker held is dropped, the
+    outbox hands the message out again, and each effect still happens once."""
+
+    async def test_the_restarted_worker_delivers_each_message_once(
+        self, probes: Probes, database_url: str, tmp_path: Path
+    ) -> None:
+        if not REDIS_URL:
+            if IN_CI:
+                pytest.fail("CI=true requires LEADFLOW_TEST_REDIS_URL")
+            pytest.skip("set LEADFLOW_TEST_REDIS_URL to run workers on the redis transport")
+        redis = {"bus_transport": "redis", "redis_url": REDIS_URL, "bus_stream": f"leadflow:test:{uuid.uuid4().hex}"}
+        await probes.publish(PROBES)
+        log = tmp_path / "worker.log"
+        crashing = start_worker(database_url, log, crash_at="after_handler_before_commit", **redis)
+        assert await exit_code(crashing, log) == -signal.SIGKILL, output(log)
+        assert (await probes.snapshot()).runs == Counter()  # the handler's transaction never committed
+
+        async def all_settled() -> bool:
+            return all(message.status != OutboxStatus.PENDING for message in await probes.messages())
+
+        recovering = start_worker(database_url, log, **redis)
+        try:
+            await eventually(all_settled, log)
+        finally:
+            await stop(recovering, log)
+        after = await probes.snapshot()
+        assert {(m.id, m.status, m.attempts) for m in after.messages} == {
+            (message_id, OutboxStatus.DONE, 0) for message_id in probes.ids
+        }
+        assert after.runs == after.effects == probes.handled_once(*probes.ids)
+        assert "redis transport" in output(log)
