@@ -20,7 +20,7 @@ import uuid
 from datetime import UTC, datetime
 
 import httpx
-from _serving import leadflow_served
+from _serving import LEADFLOW, leadflow_served
 from sqlalchemy import select
 
 from leadflow.demo.crm import SMALL
@@ -34,6 +34,7 @@ RATE = float(os.environ.get("BENCH_RATE", "20"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
 HOST = "demo.localhost"
 TARGET_P99_MS = 250.0
+PG_WORKERS = int(os.environ.get("BENCH_PG_WORKERS", "1"))  # worker processes beside the server, second PG run
 
 
 def _fresh_postgres(admin_url: str) -> str:
@@ -113,7 +114,9 @@ async def _latencies(url: str, acked: list[tuple[uuid.UUID, datetime]]) -> tuple
     return latencies, len(acked) - len(latencies)
 
 
-def _run(label: str, url: str, data_dir: str) -> None:
+def _run(label: str, url: str, data_dir: str, *, workers: int = 0) -> None:
+    """``workers`` = 0: the worker inside the server process (the embedded shape); n > 0: n ``leadflow worker``
+    processes beside ``leadflow serve`` (the production shape on PostgreSQL, ARCHITECTURE §2)."""
     upgrade(url)
     asyncio.run(_seed(url))
     env = {
@@ -121,13 +124,23 @@ def _run(label: str, url: str, data_dir: str) -> None:
         "LEADFLOW_DATA_DIR": data_dir,
         "LEADFLOW_DATABASE_URL": url,
         "LEADFLOW_LOG_LEVEL": "WARNING",
-        "LEADFLOW_WORKER_IN_PROCESS": "true",
+        "LEADFLOW_WORKER_IN_PROCESS": "false" if workers else "true",
         "LEADFLOW_FORM_POSTS_PER_IP_PER_MINUTE": "1000000",
         "LEADFLOW_FORM_POSTS_PER_FORM_PER_MINUTE": "1000000",
     }
-    with leadflow_served(env) as base:
-        acked = asyncio.run(_submit_all(base))
-        latencies, missing = asyncio.run(_latencies(url, acked))
+    started = [
+        subprocess.Popen([LEADFLOW, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(workers)
+    ]
+    try:
+        with leadflow_served(env) as base:
+            acked = asyncio.run(_submit_all(base))
+            latencies, missing = asyncio.run(_latencies(url, acked))
+    finally:
+        for process in started:
+            process.terminate()
+            process.wait(timeout=30)
+    label = f"{label} ({workers} worker process{'es' if workers > 1 else ''})" if workers else label
     if len(latencies) < 2:
         print(f"  {label}: {len(acked)} submits acknowledged, only {len(latencies)} leads assigned")
         return
@@ -141,7 +154,7 @@ def _run(label: str, url: str, data_dir: str) -> None:
 
 
 def main() -> None:
-    print(f"speed_to_lead: {RATE:g} form submits/s for {SECONDS:g} s, worker in the server process")
+    print(f"speed_to_lead: {RATE:g} form submits/s for {SECONDS:g} s (worker in the server process unless said)")
     with tempfile.TemporaryDirectory() as data_dir:
         _run("sqlite", f"sqlite+aiosqlite:///{data_dir}/leadflow.db", data_dir)
     admin = os.environ.get("LEADFLOW_BENCH_POSTGRES_URL")
@@ -150,6 +163,13 @@ def main() -> None:
         try:
             with tempfile.TemporaryDirectory() as data_dir:
                 _run("postgresql", url, data_dir)
+        finally:
+            _drop_postgres(admin, url)
+        # The production shape: the API and `leadflow worker` in processes of their own (one core each here).
+        url = _fresh_postgres(admin)
+        try:
+            with tempfile.TemporaryDirectory() as data_dir:
+                _run("postgresql", url, data_dir, workers=PG_WORKERS)
         finally:
             _drop_postgres(admin, url)
     else:
