@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -169,20 +169,25 @@ def contact_subjects(row: Mapping[str, Any]) -> tuple[Subject, ...]:
     found: list[Subject] = []
     for named in (traits, context.get("traits") if isinstance(context, dict) else None):
         if isinstance(named, dict):
-            found += [s for s in (_email_subject(named.get("email")), _phone_subject(named.get("phone"))) if s]
+            for kind, match_key in _MATCH_KEYS.items():
+                if (subject := _named_subject(kind, match_key, named.get(kind))) is not None:
+                    found.append(subject)
     return tuple(dict.fromkeys(found))
 
 
-def _email_subject(value: object) -> Subject | None:
-    try:
-        return contact_subject("email", normalize_email(value)) if isinstance(value, str) else None
-    except InvalidValue:
+# A trait's match key, as the person's identity of that kind keys it.
+_MATCH_KEYS: dict[str, Callable[[str], str]] = {
+    "email": normalize_email,
+    "phone": lambda raw: phone_match_key(normalize_phone(raw)),
+}
+
+
+def _named_subject(kind: str, match_key: Callable[[str], str], value: object) -> Subject | None:
+    """The key an e-mail or phone trait names, or None when the trait is missing or not a valid one."""
+    if not isinstance(value, str):
         return None
-
-
-def _phone_subject(value: object) -> Subject | None:
     try:
-        return contact_subject("phone", phone_match_key(normalize_phone(value))) if isinstance(value, str) else None
+        return contact_subject(kind, match_key(value))
     except InvalidValue:
         return None
 

@@ -5,9 +5,7 @@ and send a WhatsApp message through the tenant's number (integrations.messaging,
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -16,7 +14,7 @@ from pydantic import ValidationError
 from leadflow.activity import service as activities
 from leadflow.activity.schemas import VisitCreate
 from leadflow.console.auth import Page
-from leadflow.console.leads import lead_page_back, optional_id
+from leadflow.console.leads import lead_page_back, local_datetime, optional_id
 from leadflow.console.web import ConsoleRoute
 from leadflow.integrations import messaging
 from leadflow.integrations.credentials import key_ring
@@ -39,15 +37,11 @@ async def schedule_visit(
     broker_id: Annotated[str, Form()] = "",
     notes: Text = "",
 ) -> Response:
-    try:
-        when = datetime.fromisoformat(scheduled_at).replace(tzinfo=ZoneInfo(page.time_zone))
-    except ValueError as exc:
-        raise ValidationFailed("scheduled_at: give a date and time") from exc
     data = VisitCreate(
         lead_id=lead_id,
         property_id=optional_id(property_id, "property_id"),
         broker_id=optional_id(broker_id, "broker_id"),
-        scheduled_at=when,
+        scheduled_at=local_datetime(scheduled_at, "scheduled_at", page.time_zone),
         notes=notes.strip() or None,
     )
     await activities.schedule_visit(session, page.scope, data=data)

@@ -55,6 +55,14 @@ def optional_id(value: str, field: str) -> uuid.UUID | None:
         raise ValidationFailed(f"{field}: not an id") from exc
 
 
+def local_datetime(value: str, field: str, zone: str) -> datetime:
+    """A form's ``datetime-local`` value, in the tenant's time zone."""
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(zone))
+    except ValueError as exc:
+        raise ValidationFailed(f"{field}: give a date and time") from exc
+
+
 def lead_filters(request: Request) -> tuple[LeadFilters, dict[str, str]]:
     """The API's filters from the query string; blank fields are no filter. Invalid values are refused (422)."""
     return filters_of(request.query_params)
@@ -298,10 +306,7 @@ async def add_task(
     title: Annotated[str, Form(min_length=1, max_length=200)],
     due_at: Annotated[str, Form(description="Local date and time (datetime-local)")],
 ) -> Response:
-    try:
-        due = datetime.fromisoformat(due_at).replace(tzinfo=ZoneInfo(page.time_zone))
-    except ValueError as exc:
-        raise ValidationFailed("due_at: give a date and time") from exc
+    due = local_datetime(due_at, "due_at", page.time_zone)
     await activities.create_task(session, page.scope, data=TaskCreate(title=title, due_at=due, lead_id=lead_id))
     return lead_page_back(lead_id, request)
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import BaseModel
-
 from leadflow.config import Settings, get_settings
 from leadflow.integrations.registry import ProviderSpec
 from leadflow.kit.sealing import KeyRing
@@ -21,18 +19,6 @@ def key_ring(settings: Settings | None = None) -> KeyRing:
 
 def _context(connection_id: uuid.UUID) -> bytes:
     return b"integration-connection:" + str(connection_id).encode()
-
-
-def split_settings(spec: ProviderSpec, validated: BaseModel) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(what may be shown, the secrets): the schema's SecretStr fields are the secrets."""
-    secret_names = spec.secret_fields()
-    public = validated.model_dump(mode="json", exclude=set(secret_names))
-    secrets = {
-        name: value.get_secret_value() if value is not None else None
-        for name in secret_names
-        if (value := getattr(validated, name)) is not None
-    }
-    return public, secrets
 
 
 def seal(ring: KeyRing, connection_id: uuid.UUID, secrets: dict[str, Any]) -> bytes:

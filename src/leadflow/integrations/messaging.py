@@ -22,8 +22,8 @@ from leadflow.kit.errors import Conflict, LeadflowError, ValidationFailed
 from leadflow.kit.scope import Scope
 from leadflow.kit.sealing import KeyRing
 from leadflow.kit.time import utcnow
-from leadflow.lead.service import get_lead
-from leadflow.models import Direction, IntegrationConnection, InteractionChannel
+from leadflow.lead.service import get_lead, read_lead
+from leadflow.models import Direction, IntegrationConnection, InteractionChannel, Lead
 from leadflow.privacy.service import marketing_permission
 
 log = structlog.get_logger("leadflow.integrations")
@@ -55,7 +55,7 @@ async def send_whatsapp(
     connection = await ConnectionRepository(session).get(contact.connection_id) if contact else None
     to = contact.address if contact is not None else None
     if (connection is None or connection.provider != WHATSAPP) and data.template is not None:
-        connection, to = await _business_initiated(session, lead.person_id)
+        connection, to = await _business_initiated(session, lead)
     if connection is None or connection.provider != WHATSAPP or to is None:
         raise ValidationFailed(
             "this person has not written on WhatsApp yet", errors=[{"field": "lead_id", "message": "no WhatsApp"}]
@@ -108,13 +108,11 @@ async def _send(messaging: WhatsAppMessaging, to: str, data: WhatsAppSend) -> Se
     return await messaging.send_text(to, data.text)
 
 
-async def _business_initiated(
-    session: AsyncSession, person_id: uuid.UUID
-) -> tuple[IntegrationConnection | None, str | None]:
+async def _business_initiated(session: AsyncSession, lead: Lead) -> tuple[IntegrationConnection | None, str | None]:
     """A template may open a conversation with someone who never wrote (a business-initiated conversation): from
-    the tenant's WhatsApp number to the person's phone (``wa_id``: E.164 digits, no "+")."""
+    the tenant's WhatsApp number to the person's primary phone as the lead shows it (``wa_id``: E.164 digits)."""
     numbers = await ConnectionRepository(session).of_provider(WHATSAPP)
-    phone = await ChannelContactRepository(session).phone_of(person_id)
+    phone = (await read_lead(session, lead)).person_phone
     if not numbers or phone is None:
         return None, None
     return numbers[0], phone.removeprefix("+")

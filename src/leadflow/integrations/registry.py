@@ -41,6 +41,16 @@ def secret_fields(settings_schema: type[BaseModel]) -> frozenset[str]:
     return frozenset(name for name, field in settings_schema.model_fields.items() if _is_secret(field.annotation))
 
 
+def split_secrets(validated: BaseModel) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(what may be shown, the secrets) of validated settings: their ``SecretStr`` fields are the secrets."""
+    secret_names = secret_fields(type(validated))
+    public = validated.model_dump(mode="json", exclude=set(secret_names))
+    secrets = {
+        name: value.get_secret_value() for name in secret_names if (value := getattr(validated, name)) is not None
+    }
+    return public, secrets
+
+
 def public_schema(settings_schema: type[BaseModel]) -> dict[str, Any]:
     """The settings' JSON schema with every secret marked ``writeOnly`` (typed once, never shown back)."""
     schema = settings_schema.model_json_schema()

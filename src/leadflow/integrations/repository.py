@@ -9,14 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leadflow.kit.repository import Repository
 from leadflow.models import (
     ChannelContact,
-    IdentityKind,
     IntegrationConnection,
     Interaction,
     InteractionChannel,
     Lead,
     LeadStatus,
     OutboxMessage,
-    PersonIdentity,
 )
 from leadflow.models.bus import OutboxStatus
 
@@ -48,19 +46,6 @@ class ChannelContactRepository(Repository[ChannelContact]):
             self.select()
             .where(ChannelContact.person_id == person_id)
             .order_by(ChannelContact.last_inbound_at.desc().nulls_last(), ChannelContact.created_at.desc())
-            .limit(1)
-        )
-        return (await self.session.scalars(stmt)).first()
-
-    async def phone_of(self, person_id: uuid.UUID) -> str | None:
-        """The person's phone in E.164 (the primary one first), or their WhatsApp id, to open a conversation."""
-        stmt = (
-            select(PersonIdentity.value)
-            .where(
-                PersonIdentity.person_id == person_id,
-                PersonIdentity.kind.in_([IdentityKind.PHONE, IdentityKind.WHATSAPP]),
-            )
-            .order_by((PersonIdentity.kind == IdentityKind.PHONE).desc(), PersonIdentity.is_primary.desc())
             .limit(1)
         )
         return (await self.session.scalars(stmt)).first()

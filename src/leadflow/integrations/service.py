@@ -12,8 +12,8 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leadflow.integrations.base import Capability, ProviderError
-from leadflow.integrations.credentials import opened_settings, seal, split_settings
-from leadflow.integrations.registry import PROVIDERS, ProviderSpec, provider
+from leadflow.integrations.credentials import opened_settings, seal
+from leadflow.integrations.registry import PROVIDERS, ProviderSpec, provider, split_secrets
 from leadflow.integrations.repository import ConnectionRepository, pending_deliveries
 from leadflow.integrations.schemas import (
     ConnectionCreate,
@@ -94,7 +94,7 @@ async def connect(
     repo = ConnectionRepository(session)
     if await repo.by_key(spec.name, data.key) is not None:
         raise Conflict(f"a {spec.name} connection with key {data.key!r} exists")
-    public, secrets = split_settings(spec, validated)
+    public, secrets = split_secrets(validated)
     connection_id = new_id()
     connection = IntegrationConnection(
         id=connection_id,
@@ -125,7 +125,7 @@ async def update_connection(
         spec = _spec(connection.provider)
         kept = ring.open_json(connection.credentials, context=_ctx(connection))
         merged = {**{k: v for k, v in kept.items() if k not in data.settings}, **data.settings}
-        public, secrets = split_settings(spec, _validated(spec, merged))
+        public, secrets = split_secrets(_validated(spec, merged))
         connection.settings = public
         connection.credentials = seal(ring, connection.id, secrets)
     await session.flush()

@@ -5,7 +5,7 @@ that hashes like the last accepted one is not sent again, so duplicate events an
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -22,7 +22,7 @@ from leadflow.integrations.hubspot.client import MAX_BATCH, ContactUpsert, HubSp
 from leadflow.integrations.hubspot.settings import HubSpotSettings
 from leadflow.integrations.pipedrive.client import PipedriveClient, PipedriveError, PipedriveSettings
 from leadflow.integrations.rdstation.client import RdStationClient, RdStationError, RdStationSettings
-from leadflow.integrations.registry import public_schema
+from leadflow.integrations.registry import public_schema, split_secrets
 from leadflow.integrations.salesforce.client import SalesforceClient, SalesforceError, SalesforceSettings
 from leadflow.integrations.schemas import ConnectionTestResult, ProviderRead
 from leadflow.kit.errors import NotFound, ValidationFailed
@@ -215,9 +215,9 @@ def _check_mapping(mapping: dict[str, str]) -> None:
         )
 
 
-async def _connect(
-    session: AsyncSession, *, provider: str, public: dict[str, object], secrets: dict[str, str], config: SyncConfig
-) -> CrmConnection:
+async def _connect(session: AsyncSession, *, provider: str, data: BaseModel, config: SyncConfig) -> CrmConnection:
+    """Store the settings (their ``SecretStr`` fields sealed, the rest shown back) as the tenant's connection."""
+    public, secrets = split_secrets(data)
     repo = CrmConnectionRepository(session)
     connection = await repo.of_provider(provider) or repo.add(
         CrmConnection(id=new_id(), provider=provider, credentials=b"")
@@ -237,9 +237,7 @@ async def connect_hubspot(
 ) -> CrmConnection:
     """Create or replace the tenant's HubSpot connection; the token is sealed and never shown again."""
     _check_mapping(data.field_mapping)
-    public = data.model_dump(mode="json", exclude={"access_token"})
-    secrets = {"access_token": data.access_token.get_secret_value()}
-    return await _connect(session, provider=HUBSPOT, public=public, secrets=secrets, config=config)
+    return await _connect(session, provider=HUBSPOT, data=data, config=config)
 
 
 async def connect_pipedrive(
@@ -247,9 +245,7 @@ async def connect_pipedrive(
 ) -> CrmConnection:
     """Create or replace the tenant's Pipedrive connection; the API token is sealed and never shown again."""
     _check_mapping(data.field_mapping)
-    public = data.model_dump(mode="json", exclude={"api_token"})
-    secrets = {"api_token": data.api_token.get_secret_value()}
-    return await _connect(session, provider=PIPEDRIVE, public=public, secrets=secrets, config=config)
+    return await _connect(session, provider=PIPEDRIVE, data=data, config=config)
 
 
 async def connect_salesforce(
@@ -261,10 +257,7 @@ async def connect_salesforce(
     await _check_base_url("instance_url", data.instance_url, config.policy)
     if data.refresh_token is not None:
         await _check_base_url("login_url", data.login_url, config.policy)
-    hidden = {"access_token", "refresh_token", "client_secret"}
-    public = data.model_dump(mode="json", exclude=hidden)
-    secrets = {name: value.get_secret_value() for name in hidden if (value := getattr(data, name)) is not None}
-    return await _connect(session, provider=SALESFORCE, public=public, secrets=secrets, config=config)
+    return await _connect(session, provider=SALESFORCE, data=data, config=config)
 
 
 async def connect_rdstation(
@@ -273,9 +266,7 @@ async def connect_rdstation(
     """Create or replace the tenant's RD Station CRM connection; the API token is sealed and never shown again."""
     _check_mapping(data.field_mapping)
     await _check_base_url("base_url", data.base_url, config.policy)
-    public = data.model_dump(mode="json", exclude={"api_token"})
-    secrets = {"api_token": data.api_token.get_secret_value()}
-    return await _connect(session, provider=RDSTATION, public=public, secrets=secrets, config=config)
+    return await _connect(session, provider=RDSTATION, data=data, config=config)
 
 
 async def connect(
@@ -286,14 +277,15 @@ async def connect(
     if provider not in CRM_PROVIDERS:
         raise CrmConnectionNotFound(f"no CRM named {provider}")
     data = CRM_PROVIDERS[provider][1].model_validate(settings)
-    if isinstance(data, HubSpotSettings):
-        return await connect_hubspot(session, scope, data=data, config=config)
-    if isinstance(data, PipedriveSettings):
-        return await connect_pipedrive(session, scope, data=data, config=config)
-    if isinstance(data, SalesforceSettings):
-        return await connect_salesforce(session, scope, data=data, config=config)
-    assert isinstance(data, RdStationSettings)
-    return await connect_rdstation(session, scope, data=data, config=config)
+    return await _CONNECTS[provider](session, scope, data=data, config=config)
+
+
+_CONNECTS: dict[str, Callable[..., Awaitable[CrmConnection]]] = {
+    HUBSPOT: connect_hubspot,
+    PIPEDRIVE: connect_pipedrive,
+    SALESFORCE: connect_salesforce,
+    RDSTATION: connect_rdstation,
+}
 
 
 async def list_connections(session: AsyncSession, scope: Scope) -> Sequence[CrmConnection]:

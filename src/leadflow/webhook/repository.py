@@ -37,8 +37,7 @@ class DeliveryRepository(Repository[WebhookDelivery]):
         return await self.page(stmt, cursor=cursor, limit=limit)
 
     async def attempts(self, delivery_id: uuid.UUID) -> Sequence[WebhookAttempt]:
-        stmt = select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery_id).order_by(WebhookAttempt.number)
-        return (await self.session.execute(stmt)).scalars().all()
+        return (await self.attempts_of([delivery_id]))[delivery_id]
 
     async def recent(
         self, *, status: DeliveryStatus | None, endpoint_id: uuid.UUID | None, limit: int
