@@ -148,6 +148,16 @@ class TestInvalidEventsAreKeptWithTheirReason:
         assert [r["index"] for r in response.json()["rejected"]] == [0, 1]
         assert await counts(db, tenant) == (0, 2)
 
+    async def test_a_refused_event_naming_a_visitor_id_no_database_can_store_is_still_kept(
+        self, segment: httpx.AsyncClient, db: Database, tenant: Tenant
+    ) -> None:
+        # Found by the fuzz test: the visitor id named the key the rejected body was sealed under, and PostgreSQL
+        # refused the NUL in it, failing the whole write (a 503 for a body that only deserved a rejection).
+        nul_visitor = '{"type":"track","event":"Visita","anonymousId":"a\\u0000b","messageId":"m-nul-visitor"}'
+        response = await segment.post("/v1/track", content=nul_visitor, headers={"content-type": "application/json"})
+        assert response.status_code in {200, 400}, response.text
+        assert await counts(db, tenant) == (0, 1)
+
     async def test_a_body_that_is_not_json_is_kept_raw_and_answered_400(
         self, segment: httpx.AsyncClient, db: Database, tenant: Tenant
     ) -> None:

@@ -251,7 +251,10 @@ def rejected_subject(raw: str, received_at: datetime) -> Subject:
         body = None
     if isinstance(body, dict):
         for name in ("anonymousId", "lf_tracking_id"):
-            if isinstance(tracking_id := body.get(name), str) and 0 < len(tracking_id) <= 255:
+            tracking_id = body.get(name)
+            # A refused body may carry anything: only a plausible id names a visitor (PostgreSQL text cannot even
+            # hold a NUL, so such an id would fail the whole write group).
+            if isinstance(tracking_id, str) and 0 < len(tracking_id) <= 255 and tracking_id.isprintable():
                 return VISITOR, tracking_id
     return REJECTED, f"day:{received_at.date().isoformat()}"
 
